@@ -1,0 +1,75 @@
+#pragma once
+// FileSystem — the seam through which the snapshot store touches the file
+// system for everything that decides durability (the leveldb `Env` idea):
+// directory creation, fsync of files and directories, renames, small
+// whole-file writes (the LATEST pointer), listing and removal.
+//
+// Tensor bytes go through open_file(): HDF5 lays out the file (metadata,
+// contiguous datasets) and lull writes and reads the raw data at the
+// dataset's offset itself, so checksumming overlaps the I/O. HDF5's own
+// metadata writes bypass the seam; a full file system there is tested on a
+// real small tmpfs. Tests wrap the default
+// instance (FaultyFileSystem in tests/) to fail the n-th operation with
+// ENOSPC/EIO or to kill the process at the n-th operation.
+//
+// All methods throw lull::Error (through the errno mapper) on failure.
+// Implementations must be thread-safe.
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lull {
+
+// An open file for positioned I/O. Closed by the destructor (which never
+// throws; call sync() first when durability matters).
+class RandomAccessFile {
+ public:
+  virtual ~RandomAccessFile() = default;
+  // Writes all of `size` bytes at `offset` (retrying short writes).
+  virtual void write_at(std::uint64_t offset, const void* data, std::size_t size) = 0;
+  // Reads exactly `size` bytes at `offset`; a short file is Error(corrupt).
+  virtual void read_at(std::uint64_t offset, void* data, std::size_t size) = 0;
+  // fsync.
+  virtual void sync() = 0;
+  virtual std::uint64_t size() = 0;
+};
+
+class FileSystem {
+ public:
+  virtual ~FileSystem() = default;
+
+  // mkdir with `mode`; returns false if it already existed as a directory.
+  virtual bool make_dir(const std::filesystem::path& dir, mode_t mode) = 0;
+  // fsync of a regular file's data and metadata.
+  virtual void sync_file(const std::filesystem::path& file) = 0;
+  // fsync of a directory, making renames and creations in it durable.
+  virtual void sync_dir(const std::filesystem::path& dir) = 0;
+  // rename(2); replaces `to` when it is a file or an empty directory.
+  virtual void rename(const std::filesystem::path& from, const std::filesystem::path& to) = 0;
+  // Atomically swaps two existing paths (renameat2 RENAME_EXCHANGE).
+  virtual void exchange(const std::filesystem::path& a, const std::filesystem::path& b) = 0;
+  // Creates or truncates `file` with `mode`, writes `bytes`, fsyncs it.
+  virtual void write_file(const std::filesystem::path& file, std::string_view bytes, mode_t mode) = 0;
+  // Whole content of a (small) file.
+  virtual std::string read_file(const std::filesystem::path& file) = 0;
+  // Names (not paths) of the entries of `dir`, unsorted, without "." and "..".
+  virtual std::vector<std::string> list_dir(const std::filesystem::path& dir) = 0;
+  // Removes a file or a directory tree; a missing path is not an error.
+  virtual void remove_all(const std::filesystem::path& path) = 0;
+  // Opens an existing file for positioned reads (and writes if `writable`).
+  virtual std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) = 0;
+  // Changes the mode of an existing path.
+  virtual void set_mode(const std::filesystem::path& path, mode_t mode) = 0;
+
+  // The process-wide real POSIX file system. Never null.
+  static FileSystem& posix();
+};
+
+}  // namespace lull

@@ -1,0 +1,84 @@
+#pragma once
+// SnapshotStore — a job's snapshot directory as a whole.
+//
+// Layout of `dir` (0700):
+//   step-000000000042/        a committed snapshot: root.h5 + shard-<rank>.h5
+//   LATEST                    name of the newest committed snapshot (a hint
+//                             for tools; the step-* names are the truth)
+//   .pending-step-…/          a snapshot being written (or left by a crash)
+//   .trash-…/                 a snapshot being deleted
+// Only step-* directories are ever read; they appear by rename once durable.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lull/checkpoint/file_system.h"
+#include "lull/checkpoint/snapshot_commit.h"
+#include "lull/checkpoint/snapshot_reader.h"
+#include "lull/checkpoint/snapshot_writer.h"
+
+namespace lull {
+
+struct SnapshotEntry {
+  std::uint64_t step = 0;
+  std::filesystem::path path;
+};
+
+// A snapshot open_latest() passed over, and why.
+struct RejectedSnapshot {
+  std::uint64_t step = 0;
+  std::string reason;
+};
+
+enum class Verification {
+  structure,  // files present with their recorded sizes, manifest intact (cheap)
+  full,       // and every checksum (reads every byte once)
+};
+
+struct StoreOptions {
+  int keep = 2;              // committed snapshots kept by commit()
+  FileSystem* fs = nullptr;  // null = FileSystem::posix()
+  bool create = true;        // create `dir` (mode 0700) when missing
+};
+
+class SnapshotStore {
+ public:
+  // Throws Error(invalid_argument) when `dir` is world-writable (others could
+  // plant or replace snapshots) or is not a directory; Error(not_found) when
+  // missing and options.create is false.
+  explicit SnapshotStore(std::filesystem::path dir, StoreOptions options = {});
+
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // Committed snapshots, newest first. Not verified.
+  std::vector<SnapshotEntry> committed() const;
+
+  // The newest committed snapshot that passes `verification`; each one that
+  // fails is logged as a warning, appended to `rejected` if given, and the
+  // next older one is tried. Throws Error(not_found) when none is usable.
+  SnapshotReader open_latest(Verification verification = Verification::full,
+                             std::vector<RejectedSnapshot>* rejected = nullptr) const;
+
+  // The snapshot of `step`, checked as above; no fallback.
+  SnapshotReader open_step(std::uint64_t step, Verification verification = Verification::full) const;
+
+  // A writer for one rank's part of snapshot `step` in this directory.
+  SnapshotWriter writer(std::uint64_t step, int rank, int world_size) const;
+
+  // commit_snapshot() with this store's retention and file system.
+  CommitResult commit(std::uint64_t step, const std::vector<ShardReport>& reports) const;
+
+  // Removes leftovers of crashed writers and deleters: .trash-* always,
+  // .pending-* only when no live process holds its lock. Returns the names
+  // removed. Safe to run while another process writes a snapshot.
+  std::vector<std::string> remove_leftovers() const;
+
+ private:
+  std::filesystem::path dir_;
+  StoreOptions options_;
+};
+
+}  // namespace lull
