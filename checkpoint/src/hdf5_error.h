@@ -1,0 +1,31 @@
+#pragma once
+// The HDF5 mapper: the only place an HDF5 failure becomes a lull::Error.
+//
+// HDF5's automatic error printing is switched off the first time any of
+// these is used; the error stack is read instead and its innermost message
+// goes into the Error's detail (an errno inside it, ENOSPC say, decides the
+// code and the hint).
+
+#include <hdf5.h>
+
+#include <source_location>
+#include <string>
+
+#include "lull/base/error.h"
+
+namespace lull::detail {
+
+// Call once before any HDF5 use in an entry point; idempotent, cheap.
+void quiet_hdf5() noexcept;
+
+// The Error for the failed HDF5 `call` on `subject` (a file or object path).
+Error hdf5_error(std::string call, std::string subject,
+                 std::source_location where = std::source_location::current());
+
+// Checks an hid_t or herr_t result: negative -> throws hdf5_error().
+hid_t check_id(hid_t id, const char* call, const std::string& subject,
+               std::source_location where = std::source_location::current());
+void check_status(herr_t status, const char* call, const std::string& subject,
+                  std::source_location where = std::source_location::current());
+
+}  // namespace lull::detail

@@ -1,0 +1,29 @@
+#pragma once
+// Names inside a job's snapshot directory (see snapshot_store.h).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lull::detail {
+
+inline constexpr std::string_view kRootFile = "root.h5";
+inline constexpr std::string_view kLatestFile = "LATEST";
+inline constexpr std::string_view kLockFile = ".lock";
+inline constexpr std::string_view kPendingPrefix = ".pending-";
+inline constexpr std::string_view kTrashPrefix = ".trash-";
+inline constexpr std::string_view kPartialSuffix = ".partial";
+
+// "step-000000000042"
+std::string snapshot_dir_name(std::uint64_t step);
+// ".pending-step-000000000042"
+std::string pending_dir_name(std::uint64_t step);
+// "shard-00003.h5"
+std::string shard_file_name(int rank);
+// The step of a committed snapshot directory name; nullopt for any other name.
+std::optional<std::uint64_t> parse_snapshot_dir_name(std::string_view name) noexcept;
+// A fresh name for a directory being deleted: ".trash-<name>-<pid>-<counter>".
+std::string trash_name(std::string_view name);
+
+}  // namespace lull::detail

@@ -1,0 +1,172 @@
+// FileSystem::posix(): the real thing, every failure through the errno mapper.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <memory>
+
+#include "lull/base/errno_error.h"
+#include "lull/checkpoint/file_system.h"
+
+namespace lull {
+
+namespace {
+
+class FileDescriptor {
+ public:
+  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
+  ~FileDescriptor() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FileDescriptor(const FileDescriptor&) = delete;
+  FileDescriptor& operator=(const FileDescriptor&) = delete;
+  int get() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+};
+
+int open_or_throw(const std::filesystem::path& path, int flags, mode_t mode = 0) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) throw_errno("open", path.string());
+  return fd;
+}
+
+class PosixRandomAccessFile final : public RandomAccessFile {
+ public:
+  PosixRandomAccessFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+
+  void write_at(std::uint64_t offset, const void* data, std::size_t size) override {
+    const char* p = static_cast<const char*>(data);
+    while (size > 0) {
+      ssize_t n = ::pwrite(fd_.get(), p, size, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("pwrite", path_.string());
+      }
+      p += n;
+      size -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+
+  void read_at(std::uint64_t offset, void* data, std::size_t size) override {
+    char* p = static_cast<char*>(data);
+    while (size > 0) {
+      ssize_t n = ::pread(fd_.get(), p, size, static_cast<off_t>(offset));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw_errno("pread", path_.string());
+      }
+      if (n == 0) {
+        throw Error(ErrorCode::corrupt, "file " + path_.string() + " ends before offset " +
+                                            std::to_string(offset + size) + " (truncated?)");
+      }
+      p += n;
+      size -= static_cast<std::size_t>(n);
+      offset += static_cast<std::uint64_t>(n);
+    }
+  }
+
+  void sync() override {
+    if (::fsync(fd_.get()) != 0) throw_errno("fsync", path_.string());
+  }
+
+  std::uint64_t size() override {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) != 0) throw_errno("fstat", path_.string());
+    return static_cast<std::uint64_t>(st.st_size);
+  }
+
+ private:
+  std::filesystem::path path_;
+  FileDescriptor fd_;
+};
+
+class PosixFileSystem final : public FileSystem {
+ public:
+  bool make_dir(const std::filesystem::path& dir, mode_t mode) override {
+    if (::mkdir(dir.c_str(), mode) == 0) {
+      // mkdir applies the umask; the mode asked for is the mode meant.
+      if (::chmod(dir.c_str(), mode) != 0) throw_errno("chmod", dir.string());
+      return true;
+    }
+    int err = errno;
+    struct stat st {};
+    if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return false;
+    throw errno_error(err, "mkdir", dir.string());
+  }
+
+  void sync_file(const std::filesystem::path& file) override {
+    FileDescriptor fd(open_or_throw(file, O_RDONLY));
+    if (::fsync(fd.get()) != 0) throw_errno("fsync", file.string());
+  }
+
+  void sync_dir(const std::filesystem::path& dir) override {
+    FileDescriptor fd(open_or_throw(dir, O_RDONLY | O_DIRECTORY));
+    if (::fsync(fd.get()) != 0) throw_errno("fsync", dir.string());
+  }
+
+  void rename(const std::filesystem::path& from, const std::filesystem::path& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) throw_errno("rename", from.string() + " -> " + to.string());
+  }
+
+  void exchange(const std::filesystem::path& a, const std::filesystem::path& b) override {
+    if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0) {
+      throw_errno("renameat2(RENAME_EXCHANGE)", a.string() + " <-> " + b.string());
+    }
+  }
+
+  void write_file(const std::filesystem::path& file, std::string_view bytes, mode_t mode) override {
+    PosixRandomAccessFile writer(file, open_or_throw(file, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    writer.write_at(0, bytes.data(), bytes.size());
+    writer.sync();
+  }
+
+  std::string read_file(const std::filesystem::path& file) override {
+    PosixRandomAccessFile reader(file, open_or_throw(file, O_RDONLY));
+    std::string out(reader.size(), '\0');
+    reader.read_at(0, out.data(), out.size());
+    return out;
+  }
+
+  std::vector<std::string> list_dir(const std::filesystem::path& dir) override {
+    std::unique_ptr<DIR, int (*)(DIR*)> handle(::opendir(dir.c_str()), ::closedir);
+    if (!handle) throw_errno("opendir", dir.string());
+    std::vector<std::string> names;
+    errno = 0;
+    while (dirent* entry = ::readdir(handle.get())) {
+      std::string_view name = entry->d_name;
+      if (name != "." && name != "..") names.emplace_back(name);
+    }
+    if (errno != 0) throw_errno("readdir", dir.string());
+    return names;
+  }
+
+  void remove_all(const std::filesystem::path& path) override {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+    if (ec) throw errno_error(ec.value(), "remove_all", path.string());
+  }
+
+  std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) override {
+    return std::make_unique<PosixRandomAccessFile>(file, open_or_throw(file, writable ? O_RDWR : O_RDONLY));
+  }
+
+  void set_mode(const std::filesystem::path& path, mode_t mode) override {
+    if (::chmod(path.c_str(), mode) != 0) throw_errno("chmod", path.string());
+  }
+};
+
+}  // namespace
+
+FileSystem& FileSystem::posix() {
+  static PosixFileSystem instance;
+  return instance;
+}
+
+}  // namespace lull

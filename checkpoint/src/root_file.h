@@ -1,0 +1,26 @@
+#pragma once
+// The root file of a snapshot: the global view h5py users open.
+//
+//   attributes  format="lull", format_version, step, world_size,
+//               created_unix, created (ISO 8601 UTC)
+//   /tensors/<name>      one global dataset per tensor: a virtual dataset
+//                        mapping each rank's box to its shard file (a
+//                        scalar is an external link; an empty tensor a
+//                        plain empty dataset)
+//   /ranks/<r>/<name>    each rank-local blob, the same way
+//   /metadata            user key/values as string attributes
+//   /lull/manifest       the manifest JSON (u8), attribute "checksum"
+
+#include <filesystem>
+
+#include "manifest.h"
+
+namespace lull::detail {
+
+inline constexpr const char* kManifestPath = "/lull/manifest";
+
+// Writes `manifest`'s root file at `path` (shard files are named relative
+// to its directory). Does not fsync.
+void write_root_file(const std::filesystem::path& path, const Manifest& manifest);
+
+}  // namespace lull::detail

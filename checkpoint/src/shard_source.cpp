@@ -1,0 +1,94 @@
+#include "shard_source.h"
+
+#include <algorithm>
+#include <future>
+
+#include "checksum.h"
+#include "hdf5_attributes.h"
+#include "hdf5_error.h"
+#include "hdf5_types.h"
+
+namespace lull::detail {
+
+namespace {
+
+// Reads run this far ahead of the checksum.
+constexpr std::uint64_t kChunkBytes = 16u << 20;
+
+}  // namespace
+
+ShardSource::ShardSource(FileSystem& fs, std::filesystem::path path, int rank)
+    : fs_(fs), path_(std::move(path)), rank_(rank) {}
+
+hid_t ShardSource::hdf5_file() {
+  if (!file_.valid()) {
+    hid_t id = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (id < 0) {
+      H5Eclear2(H5E_DEFAULT);
+      throw Error(ErrorCode::corrupt, "shard file " + path_.string() + " of rank " + std::to_string(rank_) +
+                                          " is missing or not a readable HDF5 file");
+    }
+    file_ = Hid(id);
+  }
+  return file_;
+}
+
+RandomAccessFile& ShardSource::raw_file() {
+  if (!raw_) raw_ = fs_.open_file(path_, /*writable=*/false);
+  return *raw_;
+}
+
+RawLocation ShardSource::locate(const std::string& object_path, DType dtype, const Shape& extent,
+                                std::uint64_t bytes) {
+  std::string subject = path_.string() + ":" + object_path;
+  auto corrupt = [&](const std::string& what) {
+    return Error(ErrorCode::corrupt, "rank " + std::to_string(rank_) + "'s " + subject + " " + what);
+  };
+  hid_t file = hdf5_file();
+  if (H5Lexists(file, object_path.c_str(), H5P_DEFAULT) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    throw corrupt("is missing");
+  }
+  Hid dataset(H5Dopen2(file, object_path.c_str(), H5P_DEFAULT));
+  if (!dataset.valid()) {
+    H5Eclear2(H5E_DEFAULT);
+    throw corrupt("cannot be opened");
+  }
+  Hid type(check_id(H5Dget_type(dataset), "H5Dget_type", subject));
+  auto stored = dtype_of_hdf5_type(type);
+  if (!stored || *stored != dtype) throw corrupt("does not hold " + std::string(dtype_name(dtype)));
+  if (dataspace_shape(dataset, subject) != extent) throw corrupt("has another shape than its manifest entry");
+  Hid dcpl(check_id(H5Dget_create_plist(dataset), "H5Dget_create_plist", subject));
+  if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS) throw corrupt("is not contiguous");
+  haddr_t offset = H5Dget_offset(dataset);
+  if (offset == HADDR_UNDEF) {
+    H5Eclear2(H5E_DEFAULT);
+    throw corrupt("has no storage");
+  }
+  if (H5Dget_storage_size(dataset) != bytes) throw corrupt("holds another number of bytes than recorded");
+  return {offset, bytes};
+}
+
+std::uint64_t ShardSource::read_checksummed(const RawLocation& where, void* out) {
+  auto& file = raw_file();
+  auto* dst = static_cast<unsigned char*>(out);
+  if (where.bytes <= kChunkBytes) {
+    file.read_at(where.offset, dst, where.bytes);
+    return checksum(dst, where.bytes);
+  }
+  Checksummer sum;
+  std::future<void> behind;
+  for (std::uint64_t done = 0; done < where.bytes;) {
+    std::uint64_t n = std::min(kChunkBytes, where.bytes - done);
+    file.read_at(where.offset + done, dst + done, n);
+    if (behind.valid()) behind.get();
+    behind = std::async(std::launch::async, [&sum, p = dst + done, n] { sum.update(p, n); });
+    done += n;
+  }
+  behind.get();
+  return sum.digest();
+}
+
+void ShardSource::read(const RawLocation& where, void* out) { raw_file().read_at(where.offset, out, where.bytes); }
+
+}  // namespace lull::detail

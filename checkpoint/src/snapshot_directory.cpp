@@ -1,0 +1,107 @@
+#include "snapshot_directory.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "layout.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "pending_lock.h"
+
+namespace lull::detail {
+
+namespace {
+
+// A pending directory without a lock file is still being created for this
+// long; after it, it is a leftover.
+constexpr std::time_t kUnlockedPendingGraceSeconds = 60;
+
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.size() >= prefix.size() && std::string_view(s).substr(0, prefix.size()) == prefix;
+}
+
+bool older_than(const std::filesystem::path& path, std::time_t seconds) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return false;
+  return std::time(nullptr) - st.st_mtime > seconds;
+}
+
+}  // namespace
+
+std::vector<SnapshotEntry> list_snapshots(FileSystem& fs, const std::filesystem::path& dir) {
+  std::vector<SnapshotEntry> out;
+  for (const auto& name : fs.list_dir(dir)) {
+    if (auto step = parse_snapshot_dir_name(name)) out.push_back({*step, dir / name});
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step > b.step; });
+  return out;
+}
+
+std::optional<std::uint64_t> read_latest(FileSystem& fs, const std::filesystem::path& dir) {
+  std::string text;
+  try {
+    text = fs.read_file(dir / kLatestFile);
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return parse_snapshot_dir_name(text);
+}
+
+std::vector<SnapshotEntry> snapshots_in_preference_order(FileSystem& fs, const std::filesystem::path& dir) {
+  auto all = list_snapshots(fs, dir);
+  auto latest = read_latest(fs, dir);
+  if (!latest) return all;
+  std::vector<SnapshotEntry> out;
+  for (const auto& e : all) {
+    if (e.step == *latest) out.push_back(e);
+  }
+  for (const auto& e : all) {
+    if (e.step < *latest) out.push_back(e);
+  }
+  for (const auto& e : all) {
+    if (e.step > *latest) out.push_back(e);
+  }
+  return out;
+}
+
+void write_latest(FileSystem& fs, const std::filesystem::path& dir, std::uint64_t step, mode_t mode) {
+  auto partial = dir / (std::string(kLatestFile) + std::string(kPartialSuffix));
+  fs.write_file(partial, snapshot_dir_name(step) + "\n", mode);
+  fs.rename(partial, dir / kLatestFile);
+  fs.sync_dir(dir);
+}
+
+void remove_snapshot_dir(FileSystem& fs, const std::filesystem::path& dir, const std::string& name) {
+  auto trash = dir / trash_name(name);
+  fs.rename(dir / name, trash);
+  fs.remove_all(trash);
+}
+
+std::vector<std::string> remove_leftovers(FileSystem& fs, const std::filesystem::path& dir) {
+  std::vector<std::string> removed;
+  for (const auto& name : fs.list_dir(dir)) {
+    auto path = dir / name;
+    if (starts_with(name, kTrashPrefix)) {
+      fs.remove_all(path);
+      removed.push_back(name);
+    } else if (starts_with(name, kPendingPrefix)) {
+      if (std::filesystem::exists(path / kLockFile)) {
+        PendingLock lock = PendingLock::try_exclusive(path);
+        if (!lock.held()) continue;  // a live writer or committer is at work there
+        fs.remove_all(path);
+      } else {
+        if (!older_than(path, kUnlockedPendingGraceSeconds)) continue;  // still being created
+        fs.remove_all(path);
+      }
+      removed.push_back(name);
+    }
+  }
+  for (const auto& name : removed) log::debug("removed leftover " + (dir / name).string());
+  return removed;
+}
+
+}  // namespace lull::detail

@@ -1,0 +1,113 @@
+#include "lull/checkpoint/snapshot_store.h"
+
+#include <sys/stat.h>
+
+#include "hdf5_error.h"
+#include "layout.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "snapshot_directory.h"
+
+namespace lull {
+
+using namespace detail;
+
+namespace {
+
+void check_directory(const std::filesystem::path& dir, bool create, FileSystem& fs) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (!create) throw Error(ErrorCode::not_found, "snapshot directory " + dir.string() + " does not exist");
+    if (dir.has_parent_path() && !std::filesystem::exists(dir.parent_path())) {
+      check_directory(dir.parent_path(), true, fs);
+    }
+    fs.make_dir(dir, 0700);
+    return;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    throw Error(ErrorCode::invalid_argument, dir.string() + " is not a directory");
+  }
+  if ((st.st_mode & S_IWOTH) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw Error(ErrorCode::invalid_argument,
+                "snapshot directory " + dir.string() + " is world-writable (mode " + mode +
+                    "): other users could plant or replace snapshots",
+                {}, {}, "use a directory of the job's own (lull creates it 0700), or chmod o-w it");
+  }
+}
+
+// Opens one snapshot and checks it as asked; throws what is wrong.
+SnapshotReader open_checked(const SnapshotEntry& entry, Verification verification) {
+  SnapshotReader reader = SnapshotReader::open(entry.path);
+  if (verification == Verification::full) {
+    VerifyReport report = reader.verify();
+    if (!report.ok()) {
+      std::string why = report.problems.front().describe();
+      if (report.problems.size() > 1) why += " (and " + std::to_string(report.problems.size() - 1) + " more)";
+      throw Error(ErrorCode::corrupt, "snapshot step " + std::to_string(entry.step) + " failed verification: " + why);
+    }
+  }
+  return reader;
+}
+
+}  // namespace
+
+SnapshotStore::SnapshotStore(std::filesystem::path dir, StoreOptions options)
+    : dir_(std::move(dir)), options_(options) {
+  if (options_.keep < 1) throw Error(ErrorCode::invalid_argument, "keep must be at least 1");
+  check_directory(dir_, options_.create, options_.fs ? *options_.fs : FileSystem::posix());
+}
+
+std::vector<SnapshotEntry> SnapshotStore::committed() const {
+  return list_snapshots(options_.fs ? *options_.fs : FileSystem::posix(), dir_);
+}
+
+SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector<RejectedSnapshot>* rejected) const {
+  FileSystem& fs = options_.fs ? *options_.fs : FileSystem::posix();
+  auto candidates = snapshots_in_preference_order(fs, dir_);
+  std::string reasons;
+  for (const auto& entry : candidates) {
+    try {
+      return open_checked(entry, verification);
+    } catch (const Error& e) {
+      if (e.code() != ErrorCode::corrupt && e.code() != ErrorCode::not_found && e.code() != ErrorCode::hdf5) throw;
+      log::warn("skipping snapshot step " + std::to_string(entry.step) + ": " + e.message() +
+                "; trying the previous one");
+      if (rejected != nullptr) rejected->push_back({entry.step, e.what()});
+      reasons += "\n  step " + std::to_string(entry.step) + ": " + e.message();
+    }
+  }
+  if (candidates.empty()) {
+    throw Error(ErrorCode::not_found, "no committed snapshot in " + dir_.string());
+  }
+  throw Error(ErrorCode::not_found, "no usable snapshot in " + dir_.string() + ":" + reasons);
+}
+
+SnapshotReader SnapshotStore::open_step(std::uint64_t step, Verification verification) const {
+  auto path = dir_ / snapshot_dir_name(step);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(path, ec)) {
+    throw Error(ErrorCode::not_found, "no committed snapshot of step " + std::to_string(step) + " in " + dir_.string());
+  }
+  return open_checked({step, path}, verification);
+}
+
+SnapshotWriter SnapshotStore::writer(std::uint64_t step, int rank, int world_size) const {
+  WriterOptions options;
+  options.fs = options_.fs;
+  return SnapshotWriter(dir_, step, rank, world_size, options);
+}
+
+CommitResult SnapshotStore::commit(std::uint64_t step, const std::vector<ShardReport>& reports) const {
+  CommitOptions options;
+  options.keep = options_.keep;
+  options.fs = options_.fs;
+  return commit_snapshot(dir_, step, reports, options);
+}
+
+std::vector<std::string> SnapshotStore::remove_leftovers() const {
+  return detail::remove_leftovers(options_.fs ? *options_.fs : FileSystem::posix(), dir_);
+}
+
+}  // namespace lull

@@ -1,0 +1,224 @@
+#include "lull/checkpoint/snapshot_writer.h"
+
+#include <set>
+#include <string>
+
+#include "checksum.h"
+#include "hdf5_attributes.h"
+#include "hdf5_error.h"
+#include "hdf5_handle.h"
+#include "hdf5_types.h"
+#include "layout.h"
+#include "lull/base/error.h"
+#include "lull/base/names.h"
+#include "pending_lock.h"
+#include "shard_file.h"
+#include "tiling.h"
+
+namespace lull {
+
+using namespace detail;
+
+namespace {
+
+// Big datasets start on a page boundary so the raw writes are page-aligned.
+constexpr hsize_t kAlignThreshold = 64 * 1024;
+constexpr hsize_t kAlignment = 4096;
+
+Hid shard_file_access() {
+  Hid fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", "file access list"));
+  check_status(H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110), "H5Pset_libver_bounds", "shard file");
+  check_status(H5Pset_alignment(fapl, kAlignThreshold, kAlignment), "H5Pset_alignment", "shard file");
+  return fapl;
+}
+
+// Contiguous, allocated now, never filled: the bytes are ours to write.
+Hid raw_dataset_creation() {
+  Hid dcpl(check_id(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate", "dataset creation list"));
+  check_status(H5Pset_layout(dcpl, H5D_CONTIGUOUS), "H5Pset_layout", "dataset");
+  check_status(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", "dataset");
+  check_status(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "H5Pset_fill_time", "dataset");
+  return dcpl;
+}
+
+void check_box(std::string_view name, const Shape& global_shape, const Shape& offset, const Shape& extent) {
+  std::string subject = "tensor \"" + std::string(name) + "\"";
+  if (global_shape.size() > kMaxDims) {
+    throw Error(ErrorCode::invalid_argument, subject + " has " + std::to_string(global_shape.size()) +
+                                                 " dimensions; at most 8 are supported");
+  }
+  if (offset.size() != global_shape.size() || extent.size() != global_shape.size()) {
+    throw Error(ErrorCode::invalid_argument,
+                subject + ": offset and extent must have as many dimensions as the global shape (" +
+                    std::to_string(global_shape.size()) + ")");
+  }
+  if (!inside(Box{offset, extent}, global_shape)) {
+    throw Error(ErrorCode::invalid_argument, subject + ": box " + describe(Box{offset, extent}) +
+                                                 " lies outside the global shape " +
+                                                 describe(Box{Shape(global_shape.size(), 0), global_shape}));
+  }
+}
+
+}  // namespace
+
+class SnapshotWriter::Impl {
+ public:
+  Impl(std::filesystem::path dir, std::uint64_t step, int rank, int world_size, WriterOptions options)
+      : fs_(options.fs ? *options.fs : FileSystem::posix()), options_(options) {
+    quiet_hdf5();
+    if (world_size < 1 || rank < 0 || rank >= world_size) {
+      throw Error(ErrorCode::invalid_argument, "rank " + std::to_string(rank) + " is not in a world of " +
+                                                   std::to_string(world_size) + " ranks");
+    }
+    report_.step = step;
+    report_.rank = rank;
+    report_.world_size = world_size;
+    report_.file = shard_file_name(rank);
+    make_dirs(dir);
+    pending_ = dir / pending_dir_name(step);
+    lock_ = PendingLock::join(fs_, pending_, options_.dir_mode);
+    partial_ = pending_ / (report_.file + std::string(kPartialSuffix));
+
+    Hid fapl = shard_file_access();
+    file_ = Hid(check_id(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate", partial_));
+    fs_.set_mode(partial_, options_.file_mode);
+    write_attribute(file_, "format", std::string(kShardFormat));
+    write_attribute(file_, "step", step);
+    write_attribute(file_, "rank", static_cast<std::int64_t>(rank));
+    tensors_ = make_group(file_, kTensorsGroup);
+    Hid ranks = make_group(file_, kRanksGroup);
+    blobs_ = make_group(ranks, std::to_string(rank).c_str());
+    raw_ = fs_.open_file(partial_, /*writable=*/true);
+  }
+
+  ~Impl() {
+    raw_.reset();
+    file_ = Hid();
+    tensors_ = Hid();
+    blobs_ = Hid();
+  }
+
+  void write_tensor(std::string_view name, DType dtype, const Shape& global_shape, const Shape& offset,
+                    const Shape& extent, const void* data) {
+    validate_name("tensor name", name);
+    check_box(name, global_shape, offset, extent);
+    claim(tensor_names_, "tensor", name);
+    TensorShard shard{std::string(name), dtype, global_shape, offset, extent, 0, 0};
+    shard.bytes = element_count(extent) * dtype_size(dtype);
+    if (shard.bytes > 0) {
+      if (data == nullptr) throw Error(ErrorCode::invalid_argument, "tensor \"" + shard.name + "\": data is null");
+      shard.checksum = write_dataset(tensors_, shard.name, dtype, extent, data, shard.bytes);
+    }
+    report_.tensors.push_back(std::move(shard));
+  }
+
+  void write_replicated(std::string_view name, DType dtype, const Shape& shape, const void* data) {
+    if (report_.rank == 0) {
+      write_tensor(name, dtype, shape, Shape(shape.size(), 0), shape, data);
+    } else {
+      validate_name("tensor name", name);
+      check_box(name, shape, Shape(shape.size(), 0), shape);
+      claim(tensor_names_, "tensor", name);
+    }
+  }
+
+  void write_blob(std::string_view name, std::span<const std::byte> bytes) {
+    validate_name("blob name", name);
+    claim(blob_names_, "blob", name);
+    BlobRecord blob{std::string(name), bytes.size(), 0};
+    blob.checksum = write_dataset(blobs_, blob.name, DType::u8, Shape{bytes.size()}, bytes.data(), bytes.size());
+    report_.blobs.push_back(std::move(blob));
+  }
+
+  void set_metadata(std::string_view key, std::string_view value) {
+    validate_name("metadata key", key);
+    report_.metadata[std::string(key)] = std::string(value);
+  }
+
+  ShardReport finish() {
+    if (finished_) throw Error(ErrorCode::invalid_argument, "SnapshotWriter::finish called twice");
+    finished_ = true;
+    tensors_ = Hid();
+    blobs_ = Hid();
+    if (!file_.close()) throw hdf5_error("H5Fclose", partial_.string());
+    raw_->sync();
+    report_.file_bytes = raw_->size();
+    raw_.reset();
+    // Atomic within the pending directory: a shard file of a crashed earlier
+    // attempt at this step is replaced whole or not at all.
+    fs_.rename(partial_, pending_ / report_.file);
+    lock_.release();
+    return report_;
+  }
+
+ private:
+  void make_dirs(const std::filesystem::path& dir) {
+    if (dir.has_parent_path() && dir.parent_path() != dir && !std::filesystem::exists(dir.parent_path())) {
+      make_dirs(dir.parent_path());
+    }
+    fs_.make_dir(dir, options_.dir_mode);
+  }
+
+  static Hid make_group(hid_t parent, const char* name) {
+    return Hid(check_id(H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2", name));
+  }
+
+  static void claim(std::set<std::string>& names, const char* kind, std::string_view name) {
+    if (!names.emplace(name).second) {
+      throw Error(ErrorCode::invalid_argument, std::string(kind) + " \"" + std::string(name) + "\" written twice");
+    }
+  }
+
+  // Creates the dataset and writes its raw bytes directly at its offset,
+  // checksumming on another thread meanwhile. Returns the checksum.
+  std::uint64_t write_dataset(hid_t group, const std::string& name, DType dtype, const Shape& extent,
+                              const void* data, std::uint64_t bytes) {
+    Hid type = make_hdf5_type(dtype);
+    Hid space = make_dataspace(extent);
+    Hid dcpl = raw_dataset_creation();
+    Hid dataset(check_id(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2",
+                         partial_.string() + ":" + name));
+    if (bytes == 0) return checksum(data, 0);
+    haddr_t offset = H5Dget_offset(dataset);
+    if (offset == HADDR_UNDEF) throw hdf5_error("H5Dget_offset", partial_.string() + ":" + name);
+    BackgroundChecksum sum(data, bytes);
+    raw_->write_at(offset, data, bytes);
+    return sum.get();
+  }
+
+  FileSystem& fs_;
+  WriterOptions options_;
+  ShardReport report_;
+  std::filesystem::path pending_;
+  std::filesystem::path partial_;
+  PendingLock lock_;
+  Hid file_;
+  Hid tensors_;
+  Hid blobs_;
+  std::unique_ptr<RandomAccessFile> raw_;
+  std::set<std::string> tensor_names_;
+  std::set<std::string> blob_names_;
+  bool finished_ = false;
+};
+
+SnapshotWriter::SnapshotWriter(std::filesystem::path dir, std::uint64_t step, int rank, int world_size,
+                               WriterOptions options)
+    : impl_(std::make_unique<Impl>(std::move(dir), step, rank, world_size, options)) {}
+SnapshotWriter::~SnapshotWriter() = default;
+SnapshotWriter::SnapshotWriter(SnapshotWriter&&) noexcept = default;
+SnapshotWriter& SnapshotWriter::operator=(SnapshotWriter&&) noexcept = default;
+
+void SnapshotWriter::write_tensor(std::string_view name, DType dtype, const Shape& global_shape, const Shape& offset,
+                                  const Shape& extent, const void* data) {
+  impl_->write_tensor(name, dtype, global_shape, offset, extent, data);
+}
+void SnapshotWriter::write_replicated(std::string_view name, DType dtype, const Shape& shape, const void* data) {
+  impl_->write_replicated(name, dtype, shape, data);
+}
+void SnapshotWriter::write_blob(std::string_view name, std::span<const std::byte> bytes) {
+  impl_->write_blob(name, bytes);
+}
+void SnapshotWriter::set_metadata(std::string_view key, std::string_view value) { impl_->set_metadata(key, value); }
+ShardReport SnapshotWriter::finish() { return impl_->finish(); }
+
+}  // namespace lull
