@@ -55,8 +55,8 @@ RawLocation ShardSource::locate(const std::string& object_path, DType dtype, con
     throw corrupt("cannot be opened");
   }
   Hid type(check_id(H5Dget_type(dataset), "H5Dget_type", subject));
-  auto stored = dtype_of_hdf5_type(type);
-  if (!stored || *stored != dtype) throw corrupt("does not hold " + std::string(dtype_name(dtype)));
+  Hid expected = make_hdf5_type(dtype);
+  if (H5Tequal(expected, type) <= 0) throw corrupt("does not hold " + std::string(dtype_name(dtype)));
   if (dataspace_shape(dataset, subject) != extent) throw corrupt("has another shape than its manifest entry");
   Hid dcpl(check_id(H5Dget_create_plist(dataset), "H5Dget_create_plist", subject));
   if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS) throw corrupt("is not contiguous");
