@@ -46,12 +46,4 @@ Hid make_hdf5_type(DType type) {
   throw Error(ErrorCode::internal, "unknown dtype " + std::to_string(static_cast<int>(type)));
 }
 
-std::optional<DType> dtype_of_hdf5_type(hid_t type) {
-  for (DType candidate : kAllDTypes) {
-    Hid expected = make_hdf5_type(candidate);
-    if (H5Tequal(expected, type) > 0) return candidate;
-  }
-  return std::nullopt;
-}
-
 }  // namespace lull::detail

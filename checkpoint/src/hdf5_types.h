@@ -3,8 +3,6 @@
 
 #include <hdf5.h>
 
-#include <optional>
-
 #include "hdf5_handle.h"
 #include "lull/checkpoint/dtype.h"
 
@@ -15,8 +13,5 @@ namespace lull::detail {
 // 7-bit mantissa, bias 127); bool as an 8-bit enum {FALSE=0, TRUE=1}, which
 // h5py reads as numpy bool.
 Hid make_hdf5_type(DType type);
-
-// Which dtype an HDF5 type is, or nullopt when it is none of lull's.
-std::optional<DType> dtype_of_hdf5_type(hid_t type);
 
 }  // namespace lull::detail

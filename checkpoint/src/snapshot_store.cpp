@@ -69,7 +69,9 @@ SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector
   std::string reasons;
   for (const auto& entry : candidates) {
     try {
-      return open_checked(entry, verification);
+      SnapshotReader reader = open_checked(entry, verification);
+      if (!reasons.empty()) log::warn("using snapshot step " + std::to_string(entry.step) + " instead");
+      return reader;
     } catch (const Error& e) {
       if (e.code() != ErrorCode::corrupt && e.code() != ErrorCode::not_found && e.code() != ErrorCode::hdf5) throw;
       log::warn("skipping snapshot step " + std::to_string(entry.step) + ": " + e.message() +

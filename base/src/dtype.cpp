@@ -1,4 +1,4 @@
-#include "lull/checkpoint/dtype.h"
+#include "lull/base/dtype.h"
 
 namespace lull {
 
