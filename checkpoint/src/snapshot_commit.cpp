@@ -128,10 +128,8 @@ std::vector<std::uint64_t> apply_retention(FileSystem& fs, const std::filesystem
   std::vector<std::uint64_t> removed;
   int kept_older = 0;
   for (const auto& e : list_snapshots(fs, dir)) {
-    if (e.step == step) continue;
-    // A newer step belongs to a timeline the job left when it resumed from
-    // an older snapshot; older ones beyond `keep` are simply old.
-    if (e.step < step && kept_older < keep - 1) {
+    if (e.step >= step) continue;  // newer ones went before the commit point
+    if (kept_older < keep - 1) {
       ++kept_older;
       continue;
     }
@@ -184,6 +182,16 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
   fs.remove_all(pending / kLockFile);
   fs.sync_dir(pending);
 
+  // Steps newer than this one belong to a timeline the job left when it
+  // resumed from an older snapshot; readers try the newest step first, so
+  // they go before the commit point.
+  std::vector<std::uint64_t> abandoned;
+  for (const auto& e : list_snapshots(fs, dir)) {
+    if (e.step <= step) break;
+    remove_snapshot_dir(fs, dir, e.path.filename().string());
+    abandoned.push_back(e.step);
+  }
+
   // The commit point: the directory appears under its final name whole.
   if (std::filesystem::exists(final_dir)) {
     // Same step committed before (a resumed job reaching it again): swap
@@ -203,6 +211,7 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
   result.root_file = final_dir / kRootFile;
   result.bytes = payload_bytes(manifest);
   result.removed_steps = apply_retention(fs, dir, step, options.keep);
+  result.removed_steps.insert(result.removed_steps.begin(), abandoned.begin(), abandoned.end());
   remove_leftovers(fs, dir);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::debug("committed snapshot step " + std::to_string(step) + " at " + final_dir.string());

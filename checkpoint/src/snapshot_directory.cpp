@@ -52,20 +52,10 @@ std::optional<std::uint64_t> read_latest(FileSystem& fs, const std::filesystem::
 }
 
 std::vector<SnapshotEntry> snapshots_in_preference_order(FileSystem& fs, const std::filesystem::path& dir) {
-  auto all = list_snapshots(fs, dir);
-  auto latest = read_latest(fs, dir);
-  if (!latest) return all;
-  std::vector<SnapshotEntry> out;
-  for (const auto& e : all) {
-    if (e.step == *latest) out.push_back(e);
-  }
-  for (const auto& e : all) {
-    if (e.step < *latest) out.push_back(e);
-  }
-  for (const auto& e : all) {
-    if (e.step > *latest) out.push_back(e);
-  }
-  return out;
+  // A step-* directory exists only once its snapshot is complete and synced
+  // (it is renamed from .pending-* last), so the newest one wins even when a
+  // crash came before LATEST was updated. LATEST is a hint for other tools.
+  return list_snapshots(fs, dir);
 }
 
 void write_latest(FileSystem& fs, const std::filesystem::path& dir, std::uint64_t step, mode_t mode) {

@@ -13,10 +13,10 @@
 
 namespace lull::detail {
 
-// Committed snapshots in the order a reader should try them: the one LATEST
-// names first, then older steps newest first, then newer steps (left by a
-// crash between the rename and the LATEST update, or by an abandoned
-// timeline) newest first.
+// Committed snapshots in the order a reader should try them: newest step
+// first, whatever LATEST says (a crash between the rename and the LATEST
+// update leaves LATEST one snapshot behind; a commit after a fallback
+// removes the newer, abandoned steps before it updates LATEST).
 std::vector<SnapshotEntry> snapshots_in_preference_order(FileSystem& fs, const std::filesystem::path& dir);
 
 // All committed snapshots, newest step first.

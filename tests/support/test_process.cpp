@@ -1,0 +1,173 @@
+#include "support/test_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+
+namespace lull::test {
+
+ScratchDir::ScratchDir(std::string_view label) {
+  std::string pattern = (std::filesystem::temp_directory_path() / ("lull-" + std::string(label) + "-XXXXXX")).string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    throw std::system_error(errno, std::generic_category(), "mkdtemp " + pattern);
+  }
+  path_ = pattern;
+}
+
+ScratchDir::~ScratchDir() {
+  if (std::getenv("LULL_KEEP_TEST_DIRS") != nullptr) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+namespace {
+
+void make_pipe(int fds[2]) {
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+}
+
+}  // namespace
+
+ChildProcess::ChildProcess(std::vector<std::string> argv) {
+  for (const auto& a : argv) command_ += (command_.empty() ? "" : " ") + a;
+  int out[2];
+  int err[2];
+  int in[2];
+  make_pipe(out);
+  make_pipe(err);
+  make_pipe(in);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid_ == 0) {
+    ::dup2(in[0], 0);
+    ::dup2(out[1], 1);
+    ::dup2(err[1], 2);
+    ::execv(args[0], args.data());
+    const char msg[] = "ChildProcess: execv failed\n";
+    [[maybe_unused]] auto ignored = ::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  ::close(err[1]);
+  ::close(in[0]);
+  out_fd_ = out[0];
+  err_fd_ = err[0];
+  in_fd_ = in[1];
+}
+
+ChildProcess::~ChildProcess() {
+  if (!reaped_ && pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status_, 0);
+  }
+  for (int fd : {out_fd_, err_fd_, in_fd_}) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+void ChildProcess::kill(int signal) noexcept {
+  if (!reaped_ && pid_ > 0) ::kill(pid_, signal);
+}
+
+void ChildProcess::close_stdin() noexcept {
+  if (in_fd_ >= 0) ::close(in_fd_);
+  in_fd_ = -1;
+}
+
+int ChildProcess::pump(std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  if (out_fd_ < 0 && err_fd_ < 0) return -1;
+  const int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
+  if (ready <= 0) return 0;
+  int got = 0;
+  char buffer[65536];
+  int* targets[2] = {&out_fd_, &err_fd_};
+  std::string* sinks[2] = {&out_, &err_};
+  for (int i = 0; i < 2; ++i) {
+    if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+    const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
+    if (n > 0) {
+      sinks[i]->append(buffer, static_cast<std::size_t>(n));
+      got = 1;
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      ::close(*targets[i]);
+      *targets[i] = -1;
+      got = 1;
+    }
+  }
+  return got;
+}
+
+bool ChildProcess::wait_for_stdout(std::string_view needle, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (out_.find(needle) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    if (pump(std::min(left, std::chrono::milliseconds(50))) < 0) return out_.find(needle) != std::string::npos;
+  }
+  return true;
+}
+
+void ChildProcess::pump_for(std::chrono::microseconds duration) {
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return;
+    if (left.count() < 1000) {  // poll() has millisecond resolution
+      std::this_thread::sleep_for(left);
+      return;
+    }
+    if (pump(std::chrono::duration_cast<std::chrono::milliseconds>(left)) < 0) {
+      std::this_thread::sleep_until(deadline);
+      return;
+    }
+  }
+}
+
+int ChildProcess::wait(std::chrono::milliseconds timeout) {
+  if (reaped_) return status_;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const pid_t done = ::waitpid(pid_, &status_, WNOHANG);
+    if (done == pid_) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status_, 0);
+      err_ += "\n[test harness: killed after timeout]\n";
+      break;
+    }
+    pump(std::chrono::milliseconds(20));
+  }
+  reaped_ = true;
+  close_stdin();
+  // Drain until EOF; stop early if a grandchild keeps the pipes open.
+  while (pump(std::chrono::milliseconds(200)) > 0) {
+  }
+  return status_;
+}
+
+std::string describe_status(int status) {
+  if (WIFEXITED(status)) return "exited with " + std::to_string(WEXITSTATUS(status));
+  if (WIFSIGNALED(status)) {
+    return "killed by signal " + std::to_string(WTERMSIG(status)) + " (" + ::strsignal(WTERMSIG(status)) + ")";
+  }
+  return "status " + std::to_string(status);
+}
+
+bool exited_ok(int status) noexcept { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
+
+bool killed_by(int status, int signal) noexcept { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
+
+}  // namespace lull::test

@@ -1,0 +1,413 @@
+// Bad input gets a clear lull::Error with the right code, never a crash:
+// wrong dtype or a box outside the tensor on read, malformed names and
+// shapes on write, files that are not lull snapshots (another HDF5 file, a
+// shard file, random bytes, nothing), commits with a missing or failed rank
+// report (Error(incomplete), previous snapshot stays latest) and shards that
+// overlap, leave gaps or disagree (Error(invalid_argument)).
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+
+#include <filesystem>
+#include <optional>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lull/checkpoint.h"
+#include "support/gtest_helpers.h"
+#include "support/pattern.h"
+#include "support/snapshot_spec.h"
+#include "support/test_process.h"
+
+namespace lull::test {
+namespace {
+
+SnapshotSpec small_spec() {
+  SnapshotSpec spec;
+  spec.tensors = {{"w", DType::f32, {8, 6}, 0}, {"s", DType::i64, {}, -1}};
+  spec.blobs = {{"rng", 16}};
+  return spec;
+}
+
+class BadInput : public ::testing::Test {
+ protected:
+  BadInput() : scratch_("bad-input"), store_(scratch_.path() / "store") {}
+
+  void SetUp() override {
+    const auto reports = write_all_ranks(store_, small_spec(), 1, 2);
+    store_.commit(1, reports);
+  }
+
+  // The name a committed snapshot of `step` would have, formatted like the
+  // real ones (same prefix and digit count as step 1's directory).
+  std::filesystem::path step_dir_name(std::uint64_t step) {
+    const std::string first = snapshot_dir(store_, 1).filename().string();  // "step-0...01"
+    const std::size_t digits = first.size() - std::string("step-").size();
+    std::string number = std::to_string(step);
+    number.insert(0, digits - number.size(), '0');
+    return store_.dir() / ("step-" + number);
+  }
+
+  // A committed-looking step directory whose root.h5 is `make_root`'s file.
+  template <typename MakeRoot>
+  std::filesystem::path plant_fake_snapshot(std::uint64_t step, MakeRoot make_root) {
+    const auto dir = step_dir_name(step);
+    std::filesystem::create_directory(dir);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+    make_root(dir / "root.h5");
+    return dir;
+  }
+
+  ScratchDir scratch_;
+  SnapshotStore store_;
+};
+
+// An ordinary HDF5 file with a dataset and an attribute, made with the C API.
+void write_foreign_hdf5(const std::filesystem::path& file) {
+  const hid_t f = H5Fcreate(file.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  ASSERT_GE(f, 0);
+  const hsize_t dims[2] = {4, 5};
+  const hid_t space = H5Screate_simple(2, dims, nullptr);
+  const hid_t group = H5Gcreate2(f, "tensors", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const hid_t ds = H5Dcreate2(group, "w", H5T_NATIVE_FLOAT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  std::vector<float> data(20, 1.5f);
+  H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data());
+  const hid_t scalar = H5Screate(H5S_SCALAR);
+  const hid_t attr = H5Acreate2(f, "step", H5T_NATIVE_INT64, scalar, H5P_DEFAULT, H5P_DEFAULT);
+  const std::int64_t step = 5;
+  H5Awrite(attr, H5T_NATIVE_INT64, &step);
+  H5Aclose(attr);
+  H5Sclose(scalar);
+  H5Dclose(ds);
+  H5Gclose(group);
+  H5Sclose(space);
+  H5Fclose(f);
+}
+
+void write_random_bytes(const std::filesystem::path& file, std::size_t size) {
+  std::mt19937_64 rng(1234);
+  std::string bytes(size, '\0');
+  for (char& c : bytes) c = static_cast<char>(rng() & 0xff);
+  write_whole_file(file, bytes);
+}
+
+// ---- reads ----------------------------------------------------------------
+
+TEST_F(BadInput, ReadWithWrongDTypeIsInvalidArgument) {
+  SnapshotReader reader = store_.open_latest();
+  std::vector<std::byte> out(8 * 6 * 8);
+  for (DType wrong : kAllDTypes) {
+    if (wrong == DType::f32) continue;
+    EXPECT_TRUE(throws_error([&] { reader.read_all("w", wrong, out.data()); }, ErrorCode::invalid_argument))
+        << dtype_name(wrong);
+  }
+  EXPECT_TRUE(throws_error([&] { reader.read("w", DType::i32, {0, 0}, {1, 1}, out.data()); },
+                           ErrorCode::invalid_argument));
+}
+
+TEST_F(BadInput, ReadOutsideTheTensorIsInvalidArgument) {
+  SnapshotReader reader = store_.open_latest();
+  std::vector<std::byte> out(8 * 6 * 4 * 4);
+  const std::vector<std::pair<Shape, Shape>> boxes = {
+      {{0, 0}, {9, 6}},            // too many rows
+      {{8, 0}, {1, 1}},            // starts past the end
+      {{0, 5}, {1, 2}},            // ends past the end
+      {{0, 0}, {8}},               // too few dimensions in extent
+      {{0}, {8, 6}},               // too few dimensions in offset
+      {{0, 0, 0}, {8, 6, 1}},      // too many
+      {{~0ull, 0}, {2, 1}},        // offset + extent overflows
+      {{1, 0}, {~0ull, 1}},        // so does this
+  };
+  for (const auto& [offset, extent] : boxes) {
+    EXPECT_TRUE(throws_error([&] { reader.read("w", DType::f32, offset, extent, out.data()); },
+                             ErrorCode::invalid_argument))
+        << "offset " << shape_string(offset) << " extent " << shape_string(extent);
+  }
+  EXPECT_TRUE(throws_error([&] { reader.read("s", DType::i64, {0}, {1}, out.data()); }, ErrorCode::invalid_argument));
+  // Still usable afterwards.
+  reader.read("w", DType::f32, {7, 5}, {1, 1}, out.data());
+  EXPECT_TRUE(reader.verify().ok());
+}
+
+TEST_F(BadInput, MissingTensorOrBlobIsNotFound) {
+  SnapshotReader reader = store_.open_latest();
+  std::vector<std::byte> out(64);
+  EXPECT_TRUE(throws_error([&] { reader.read_all("nope", DType::f32, out.data()); }, ErrorCode::not_found, "nope"));
+  EXPECT_TRUE(throws_error([&] { reader.tensor("nope"); }, ErrorCode::not_found, "nope"));
+  EXPECT_TRUE(throws_error([&] { reader.read_blob(0, "nope"); }, ErrorCode::not_found, "nope"));
+  EXPECT_TRUE(throws_error([&] { reader.read_blob(-1, "rng"); }, ErrorCode::not_found));
+  EXPECT_TRUE(throws_error([&] { reader.read_blob(2, "rng"); }, ErrorCode::not_found));
+  EXPECT_TRUE(throws_error([&] { store_.open_step(99); }, ErrorCode::not_found));
+}
+
+// ---- names and shapes on write --------------------------------------------
+
+TEST_F(BadInput, MalformedNamesAreRejected) {
+  const std::vector<std::string> bad = {
+      "",        "a/b",      "/abs",     "..",         "a..b",      "../escape", ".",
+      "back\\slash", std::string("nul\0byte", 8), "new\nline", "tab\there", "del\x7f", "\x1b[31mred",
+      " lead",   "trail ",   std::string(256, 'x'),
+  };
+  SnapshotWriter writer = store_.writer(2, 0, 1);
+  const float value = 1;
+  const std::byte byte{1};
+  for (const auto& name : bad) {
+    EXPECT_TRUE(throws_error([&] { writer.write_tensor(name, DType::f32, {1}, {0}, {1}, &value); },
+                             ErrorCode::invalid_argument))
+        << "tensor name of " << name.size() << " bytes";
+    EXPECT_TRUE(throws_error([&] { writer.write_replicated(name, DType::f32, {1}, &value); },
+                             ErrorCode::invalid_argument));
+    EXPECT_TRUE(throws_error([&] { writer.write_blob(name, std::span(&byte, 1)); }, ErrorCode::invalid_argument));
+    EXPECT_TRUE(throws_error([&] { writer.set_metadata(name, "v"); }, ErrorCode::invalid_argument));
+  }
+  // The good neighbours of the bad names are fine, and the writer still works.
+  writer.write_tensor(std::string(255, 'x'), DType::f32, {1}, {0}, {1}, &value);
+  writer.write_tensor("layer1.weight", DType::f32, {1}, {0}, {1}, &value);
+  writer.write_tensor("a.b-c_d \xce\xbb", DType::f32, {1}, {0}, {1}, &value);
+  writer.write_blob("rng.state", std::span(&byte, 1));
+  const ShardReport report = writer.finish();
+  EXPECT_TRUE(report.ok());
+  store_.commit(2, {report});
+  SnapshotReader reader = store_.open_latest();
+  EXPECT_TRUE(reader.has_tensor(std::string(255, 'x')));
+  EXPECT_TRUE(reader.has_tensor("a.b-c_d \xce\xbb"));
+  EXPECT_TRUE(reader.verify().ok());
+}
+
+TEST_F(BadInput, MalformedShapesAndBoxesAreRejected) {
+  SnapshotWriter writer = store_.writer(2, 0, 2);
+  std::vector<std::byte> data(4096);
+  struct Case {
+    const char* why;
+    Shape global, offset, extent;
+  };
+  const std::vector<Case> cases = {
+      {"box past the end", {8, 6}, {4, 0}, {5, 6}},
+      {"offset past the end", {8, 6}, {8, 0}, {1, 6}},
+      {"offset rank differs", {8, 6}, {0}, {4, 6}},
+      {"extent rank differs", {8, 6}, {0, 0}, {4}},
+      {"nine dimensions", Shape(9, 1), Shape(9, 0), Shape(9, 1)},
+      {"overflowing box", {8, 6}, {~0ull, 0}, {2, 6}},
+  };
+  for (const auto& c : cases) {
+    EXPECT_TRUE(throws_error([&] { writer.write_tensor("t", DType::u8, c.global, c.offset, c.extent, data.data()); },
+                             ErrorCode::invalid_argument))
+        << c.why;
+  }
+  EXPECT_TRUE(throws_error([&] { writer.write_replicated("r", DType::u8, Shape(9, 1), data.data()); },
+                           ErrorCode::invalid_argument));
+  writer.write_tensor("t", DType::u8, {8, 6}, {0, 0}, {4, 6}, data.data());
+  EXPECT_TRUE(throws_error([&] { writer.write_tensor("t", DType::u8, {8, 6}, {4, 0}, {4, 6}, data.data()); },
+                           ErrorCode::invalid_argument, "t"))
+      << "a name may be written once";
+  EXPECT_TRUE(throws_error([&] { writer.write_blob("b", {}); writer.write_blob("b", {}); },
+                           ErrorCode::invalid_argument));
+}
+
+TEST_F(BadInput, WriterRankOutOfRangeIsRejected) {
+  EXPECT_TRUE(throws_error([&] { store_.writer(2, 2, 2); }, ErrorCode::invalid_argument));
+  EXPECT_TRUE(throws_error([&] { store_.writer(2, -1, 2); }, ErrorCode::invalid_argument));
+  EXPECT_TRUE(throws_error([&] { store_.writer(2, 0, 0); }, ErrorCode::invalid_argument));
+}
+
+// ---- files that are not lull snapshots -------------------------------------
+
+TEST_F(BadInput, ForeignHdf5FileIsCorrupt) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { write_foreign_hdf5(f); });
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir / "root.h5"); }, ErrorCode::corrupt));
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir); }, ErrorCode::corrupt));
+  EXPECT_TRUE(throws_error([&] { store_.open_step(5, Verification::structure); }, ErrorCode::corrupt));
+  std::vector<RejectedSnapshot> rejected;
+  EXPECT_EQ(store_.open_latest(Verification::structure, &rejected).step(), 1u);
+  for (const auto& r : rejected) EXPECT_EQ(r.step, 5u) << r.reason;
+}
+
+TEST_F(BadInput, RandomBytesNamedRootH5AreCorrupt) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { write_random_bytes(f, 100000); });
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir / "root.h5"); }, ErrorCode::corrupt));
+  EXPECT_TRUE(throws_error([&] { store_.open_step(5); }, ErrorCode::corrupt));
+  std::vector<RejectedSnapshot> rejected;
+  EXPECT_EQ(store_.open_latest(Verification::full, &rejected).step(), 1u);
+  for (const auto& r : rejected) EXPECT_EQ(r.step, 5u) << r.reason;
+}
+
+TEST_F(BadInput, RandomBytesWithHdf5SignatureAreCorrupt) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) {
+    write_random_bytes(f, 4096);
+    std::string bytes = read_whole_file(f);
+    bytes.replace(0, 8, "\x89HDF\r\n\x1a\n", 8);
+    write_whole_file(f, bytes);
+  });
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir / "root.h5"); }, ErrorCode::corrupt));
+  EXPECT_EQ(store_.open_latest().step(), 1u);
+}
+
+TEST_F(BadInput, EmptyRootFileIsCorrupt) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { write_whole_file(f, ""); });
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir); }, ErrorCode::corrupt));
+  EXPECT_EQ(store_.open_latest().step(), 1u);
+}
+
+TEST_F(BadInput, ShardFileOpenedAsSnapshotIsCorrupt) {
+  const auto dir = snapshot_dir(store_, 1);
+  for (const auto& name : names_in(dir)) {
+    if (name == "root.h5" || name.size() < 3 || name.substr(name.size() - 3) != ".h5") continue;
+    EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir / name); }, ErrorCode::corrupt)) << name;
+  }
+}
+
+TEST_F(BadInput, MissingPathsAreNotFound) {
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(scratch_.path() / "no-such-dir"); }, ErrorCode::not_found));
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(scratch_.path() / "no-such.h5"); }, ErrorCode::not_found));
+  StoreOptions no_create;
+  no_create.create = false;
+  EXPECT_TRUE(throws_error([&] { SnapshotStore(scratch_.path() / "missing", no_create); }, ErrorCode::not_found));
+  const SnapshotStore empty(scratch_.path() / "empty");
+  EXPECT_TRUE(empty.committed().empty());
+  EXPECT_TRUE(throws_error([&] { empty.open_latest(); }, ErrorCode::not_found));
+}
+
+TEST_F(BadInput, MalformedReportJsonIsInvalidArgument) {
+  for (const char* json : {"", "{", "[]", "null", "42", "{\"step\": \"x\"}",
+                           "{\"tensors\": [{\"dtype\": \"f128\"}]}", "\xff\xfe"}) {
+    EXPECT_TRUE(throws_error([&] { ShardReport::from_json(json); }, ErrorCode::invalid_argument)) << json;
+  }
+}
+
+// ---- commits that must not happen ------------------------------------------
+
+class BadCommit : public BadInput {
+ protected:
+  // Step 2 written by 3 ranks; the test breaks the reports before committing.
+  std::vector<ShardReport> step2_reports() { return write_all_ranks(store_, small_spec(), 2, 3); }
+
+  void expect_previous_is_latest() {
+    EXPECT_EQ(store_.committed().size(), 1u);
+    EXPECT_EQ(store_.committed().front().step, 1u);
+    std::vector<RejectedSnapshot> rejected;
+    SnapshotReader reader = store_.open_latest(Verification::full, &rejected);
+    EXPECT_EQ(reader.step(), 1u);
+    EXPECT_TRUE(rejected.empty());
+    EXPECT_EQ(join_lines(check_snapshot(reader, small_spec(), 1)), "");
+    for (const auto& name : names_in(store_.dir())) {
+      EXPECT_FALSE(name == step_dir_name(2).filename().string()) << "step 2 became visible";
+    }
+  }
+};
+
+TEST_F(BadCommit, MissingRankReportIsIncomplete) {
+  auto reports = step2_reports();
+  reports.erase(reports.begin() + 2);
+  EXPECT_TRUE(throws_error([&] { store_.commit(2, reports); }, ErrorCode::incomplete, "2"));
+  expect_previous_is_latest();
+}
+
+TEST_F(BadCommit, NoReportsAtAllIsRefused) {
+  try {
+    store_.commit(2, {});
+    ADD_FAILURE() << "a commit without any report succeeded";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.code() == ErrorCode::incomplete || e.code() == ErrorCode::invalid_argument)
+        << error_code_name(e.code()) << ": " << e.what();
+  }
+  expect_previous_is_latest();
+}
+
+TEST_F(BadCommit, FailedRankReportIsIncompleteAndNamesTheReason) {
+  auto reports = step2_reports();
+  reports[1] = ShardReport::failure(2, 1, 3, "CUDA out of memory while copying");
+  EXPECT_TRUE(throws_error([&] { store_.commit(2, reports); }, ErrorCode::incomplete, "1", "CUDA out of memory"));
+  expect_previous_is_latest();
+  // The next step commits normally.
+  store_.commit(3, write_all_ranks(store_, small_spec(), 3, 3));
+  EXPECT_EQ(store_.open_latest().step(), 3u);
+}
+
+TEST_F(BadCommit, ReportsOfAnotherStepOrWorldAreRejected) {
+  auto reports = step2_reports();
+  auto wrong_step = reports;
+  wrong_step[1].step = 7;
+  try {
+    store_.commit(2, wrong_step);
+    ADD_FAILURE() << "a report of step 7 was committed as step 2";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::incomplete) << e.what();
+  }
+  auto wrong_world = reports;
+  wrong_world[2].world_size = 4;
+  try {
+    store_.commit(2, wrong_world);
+    ADD_FAILURE() << "reports disagreeing on the world size were committed";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::incomplete) << e.what();
+  }
+  auto duplicate = reports;
+  duplicate[2] = duplicate[1];
+  try {
+    store_.commit(2, duplicate);
+    ADD_FAILURE() << "two reports of rank 1 and none of rank 2 were committed";
+  } catch (const Error& e) {
+    EXPECT_TRUE(e.code() == ErrorCode::invalid_argument || e.code() == ErrorCode::incomplete) << e.what();
+  }
+  expect_previous_is_latest();
+}
+
+// Writes "t" as given boxes, one per rank, and commits.
+void commit_boxes(const SnapshotStore& store, std::uint64_t step, const Shape& global,
+                  const std::vector<std::pair<Shape, Shape>>& boxes, DType other_dtype = DType::u8,
+                  int other_rank = -1, Shape other_global = {}) {
+  std::vector<ShardReport> reports;
+  const int world = static_cast<int>(boxes.size());
+  for (int rank = 0; rank < world; ++rank) {
+    SnapshotWriter writer = store.writer(step, rank, world);
+    const auto& [offset, extent] = boxes[static_cast<std::size_t>(rank)];
+    const bool odd = rank == other_rank;
+    const DType type = odd ? other_dtype : DType::u8;
+    const Shape shape = odd && !other_global.empty() ? other_global : global;
+    const auto data = pattern_box(type, shape, offset, extent, 1);
+    writer.write_tensor("t", type, shape, offset, extent, data.data());
+    reports.push_back(writer.finish());
+  }
+  store.commit(step, reports);
+}
+
+TEST_F(BadCommit, OverlappingShardsAreInvalidArgument) {
+  EXPECT_TRUE(throws_error([&] { commit_boxes(store_, 2, {10, 4}, {{{0, 0}, {6, 4}}, {{5, 0}, {5, 4}}}); },
+                           ErrorCode::invalid_argument, "t"));
+  // Same size in total as the tensor, but overlapping with a hole.
+  EXPECT_TRUE(throws_error(
+      [&] { commit_boxes(store_, 3, {4, 4}, {{{0, 0}, {2, 2}}, {{0, 0}, {2, 2}}, {{2, 0}, {2, 4}}, {{0, 2}, {2, 2}}}); },
+      ErrorCode::invalid_argument, "t"));
+  expect_previous_is_latest();
+}
+
+TEST_F(BadCommit, ShardsThatLeaveAGapAreInvalidArgument) {
+  EXPECT_TRUE(throws_error([&] { commit_boxes(store_, 2, {10, 4}, {{{0, 0}, {4, 4}}, {{5, 0}, {5, 4}}}); },
+                           ErrorCode::invalid_argument, "t"));
+  EXPECT_TRUE(throws_error([&] { commit_boxes(store_, 3, {10, 4}, {{{0, 0}, {5, 4}}, {{5, 0}, {5, 3}}}); },
+                           ErrorCode::invalid_argument, "t"));
+  expect_previous_is_latest();
+}
+
+TEST_F(BadCommit, ShardsThatDisagreeOnDTypeOrShapeAreInvalidArgument) {
+  EXPECT_TRUE(throws_error(
+      [&] { commit_boxes(store_, 2, {10, 4}, {{{0, 0}, {5, 4}}, {{5, 0}, {5, 4}}}, DType::i8, 1); },
+      ErrorCode::invalid_argument, "t"));
+  EXPECT_TRUE(throws_error(
+      [&] { commit_boxes(store_, 3, {10, 4}, {{{0, 0}, {5, 4}}, {{5, 0}, {5, 4}}}, DType::u8, 1, {12, 4}); },
+      ErrorCode::invalid_argument, "t"));
+  expect_previous_is_latest();
+}
+
+TEST_F(BadCommit, KeepBelowOneIsInvalidArgument) {
+  CommitOptions options;
+  options.keep = 0;
+  const auto reports = step2_reports();
+  EXPECT_TRUE(throws_error([&] { commit_snapshot(store_.dir(), 2, reports, options); }, ErrorCode::invalid_argument));
+  expect_previous_is_latest();
+}
+
+}  // namespace
+}  // namespace lull::test
