@@ -1,0 +1,20 @@
+#pragma once
+// The NCCL mapper: the only place an ncclResult_t becomes a lull::Error.
+
+#include <nccl.h>
+
+#include <source_location>
+#include <string>
+
+#include "lull/base/error.h"
+
+namespace lull::detail {
+
+// The Error for the NCCL `call` that returned (or reported asynchronously)
+// `result`, on `subject`. The detail is ncclGetErrorString plus
+// ncclGetLastError(comm) (comm may be null: the last error of the process);
+// the hint says what the user can do.
+Error nccl_error(ncclResult_t result, ncclComm_t comm, std::string call, std::string subject,
+                 std::source_location where = std::source_location::current());
+
+}  // namespace lull::detail
