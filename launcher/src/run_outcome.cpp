@@ -1,0 +1,59 @@
+#include "run_outcome.h"
+
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <exception>
+
+#include "lull/base/errno_error.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "lull/checkpoint/snapshot_reader.h"
+#include "lull/checkpoint/snapshot_store.h"
+#include "signal_name.h"
+
+namespace lull::cli {
+
+RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64_t> resumable_step,
+                     const std::string& program) {
+  if (outcome.exec_error != 0) {
+    const int err = outcome.exec_error;
+    const bool missing = err == ENOENT || err == ENOTDIR;
+    return {missing ? kExitCommandNotFound : kExitCannotExecute,
+            "cannot execute " + program + ": " + errno_error(err, "execvp", program).detail()};
+  }
+  const int status = outcome.wait_status;
+  const bool exited = WIFEXITED(status);
+  const int code = exited ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  const std::string how = exited ? program + " exited with " + std::to_string(code)
+                                 : program + " was killed by " + signal_name(WTERMSIG(status));
+  if (exited && code == 0) return {0, "finished"};
+  if (exited && code == kExitResumable) return {kExitResumable, "preempted; resumable (" + how + ")"};
+  if (outcome.escalated) {
+    if (resumable_step) {
+      return {kExitResumable, "preempted; " + how + " after it did not stop in time; resumable from snapshot step " +
+                                  std::to_string(*resumable_step)};
+    }
+    return {code, "failed: " + how + " after it did not stop in time, and there is no committed snapshot to "
+                  "resume from"};
+  }
+  return {code, "failed: " + how};
+}
+
+std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir) {
+  try {
+    StoreOptions options;
+    options.create = false;
+    SnapshotStore store(ckpt_dir, options);
+    if (store.committed().empty()) return std::nullopt;
+    return store.open_latest(Verification::structure).step();
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) log::warn("no usable snapshot in " + ckpt_dir.string() + ": " + e.what());
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    log::warn("no usable snapshot in " + ckpt_dir.string() + ": " + e.what());
+    return std::nullopt;
+  }
+}
+
+}  // namespace lull::cli

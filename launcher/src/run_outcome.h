@@ -1,0 +1,48 @@
+#pragma once
+// How a `lull run` ends: its exit code and the one line that explains it.
+//
+// The exit-code contract (README, "Exit codes"):
+//   0    COMMAND finished with 0 (even after a notice: the job is done).
+//   75   preempted and resumable (EX_TEMPFAIL): COMMAND exited 75, or lull
+//        run had to escalate (SIGTERM/SIGKILL after the grace period, or a
+//        third request) and the snapshot directory holds a committed
+//        snapshot that passes the structure check, which the same command
+//        run again resumes from.
+//   126  COMMAND was found but could not be executed; 127 not found
+//        (as a shell reports them).
+//   N    COMMAND's own exit code otherwise, 128+S when a signal S killed it
+//        (so 137 for SIGKILL, 143 for SIGTERM) — e.g. escalation with no
+//        committed snapshot: the job must start over.
+// Errors of lull run itself (bad options, unusable snapshot directory) are
+// main.cpp's 1 and 2.
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "job_supervisor.h"
+
+namespace lull::cli {
+
+inline constexpr int kExitResumable = 75;
+inline constexpr int kExitCannotExecute = 126;
+inline constexpr int kExitCommandNotFound = 127;
+
+struct RunVerdict {
+  int exit_code = 0;
+  std::string meaning;  // "finished", "preempted; resumable from snapshot step 42", ...
+};
+
+// Pure. `resumable_step` is the newest committed snapshot's step when there
+// is one (only consulted after an escalation); `program` is COMMAND[0].
+RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64_t> resumable_step,
+                     const std::string& program);
+
+// The step of the newest committed snapshot in `ckpt_dir` that passes the
+// structure check (Verification::structure: files present with their
+// recorded sizes, manifest intact), or nullopt when there is none or the
+// directory cannot be read (logged). Never throws.
+std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir);
+
+}  // namespace lull::cli
