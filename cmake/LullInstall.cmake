@@ -3,14 +3,14 @@
 # works against the installed tree.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lull lull_base lull_checkpoint lull_collectives
+install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime
         EXPORT lullTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS lull_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ ${PROJECT_BINARY_DIR}/generated/include/
+install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ ${PROJECT_BINARY_DIR}/generated/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(EXPORT lullTargets NAMESPACE lull:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/lull)

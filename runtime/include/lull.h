@@ -1,0 +1,105 @@
+#ifndef LULL_H
+#define LULL_H
+/* lull's C API: the runtime (lull/runtime.h) for C and other languages.
+ *
+ *   lull_runtime* rt = NULL;
+ *   if (lull_open(NULL, NULL, MPI_COMM_WORLD, &rt) != LULL_OK) { fprintf(stderr, "%s\n", lull_last_error()); return 1; }
+ *   uint64_t n = 1024;
+ *   lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w);
+ *   lull_protect_bytes(rt, "rng", &rng, sizeof rng);
+ *   uint64_t step = 0;
+ *   lull_restore(rt, &step);
+ *   while (step < total) {
+ *     train_one_step();
+ *     ++step;
+ *     int stop = 0;
+ *     lull_end_step(rt, step, &stop);
+ *     if (stop) break;
+ *   }
+ *   int code = stop ? lull_exit_code(rt) : lull_finish(rt, total);
+ *   lull_close(rt);
+ *   return code;   // 0 finished, 75 preempted (resume with the same command)
+ *
+ * Every function returns LULL_OK (0) or a non-zero lull_status; the message
+ * of the last failure on the calling thread is lull_last_error(). The
+ * collective functions (lull_open, lull_restore, lull_end_step,
+ * lull_checkpoint, lull_finish) must be called by every rank at the same
+ * points, as in the C++ API; lull_protect* are local but every rank protects
+ * the same names in the same order. A handle is used by one thread at a time.
+ */
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct lull_runtime lull_runtime;
+
+typedef enum lull_status {
+  LULL_OK = 0,
+  LULL_ERR_INVALID_ARGUMENT = 1,
+  LULL_ERR_NOT_FOUND = 2,
+  LULL_ERR_CORRUPT = 3,
+  LULL_ERR_IO = 4,
+  LULL_ERR_UNSUPPORTED = 5,
+  LULL_ERR_INTERNAL = 6
+} lull_status;
+
+typedef enum lull_dtype {
+  LULL_F16 = 0,
+  LULL_BF16 = 1,
+  LULL_F32 = 2,
+  LULL_F64 = 3,
+  LULL_I8 = 4,
+  LULL_U8 = 5,
+  LULL_I32 = 6,
+  LULL_I64 = 7,
+  LULL_BOOL = 8
+} lull_dtype;
+
+enum { LULL_EXIT_FINISHED = 0, LULL_EXIT_PREEMPTED = 75 };
+
+/* Collective. Options come from the LULL_* environment variables (README);
+ * `job` and `ckpt_dir` override LULL_JOB and LULL_CKPT_DIR when not NULL.
+ * `comm` is borrowed. On success *out is a handle to free with lull_close. */
+lull_status lull_open(const char* job, const char* ckpt_dir, MPI_Comm comm, lull_runtime** out);
+
+/* Local. Frees the handle (NULL is fine); never runs a collective. */
+void lull_close(lull_runtime* rt);
+
+/* Local. A tensor of `ndims` (<= 8) dimensions, this rank holding the box
+ * [offset, offset + extent) of `global_shape`, in C order at `data`, which
+ * must stay valid. */
+lull_status lull_protect(lull_runtime* rt, const char* name, lull_dtype dtype, int ndims,
+                         const uint64_t* global_shape, const uint64_t* offset, const uint64_t* extent,
+                         void* data);
+/* Local. A tensor every rank holds whole (rank 0 writes it). */
+lull_status lull_protect_replicated(lull_runtime* rt, const char* name, lull_dtype dtype, int ndims,
+                                    const uint64_t* shape, void* data);
+/* Local. `size` rank-local bytes at `data` (an RNG state, a data cursor). */
+lull_status lull_protect_bytes(lull_runtime* rt, const char* name, void* data, size_t size);
+
+/* Collective. Loads the newest usable snapshot; *step is the number of steps
+ * already done (0 when there is none). */
+lull_status lull_restore(lull_runtime* rt, uint64_t* step);
+/* Collective, after every step with the number of steps done. *stop becomes
+ * 1 when the program must leave its loop and exit with lull_exit_code(). */
+lull_status lull_end_step(lull_runtime* rt, uint64_t step, int* stop);
+/* Collective. Writes and commits a snapshot of `step` now. */
+lull_status lull_checkpoint(lull_runtime* rt, uint64_t step);
+/* Collective. The loop ended after `step` steps; returns the exit code (0),
+ * or -1 on failure (see lull_last_error). */
+int lull_finish(lull_runtime* rt, uint64_t step);
+/* Local. 0, or 75 after a preemption stop. */
+int lull_exit_code(const lull_runtime* rt);
+
+/* The message of the calling thread's last failure ("" if none). */
+const char* lull_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LULL_H */

@@ -1,0 +1,130 @@
+#pragma once
+// lull's runtime: what a training program links to survive preemption.
+//
+//   lull::Runtime rt(lull::RuntimeOptions::from_environment());   // every rank
+//   rt.protect("w", lull::DType::f32, {n}, {0}, {n}, w.data(), lull::Sharing::replicated);
+//   rt.protect_blob("rng", save_rng, load_rng);
+//   for (std::uint64_t step = rt.restore(); step < total; ) {
+//     train_one_step();
+//     ++step;
+//     if (rt.end_step(step) == lull::StepDecision::stop) return rt.exit_code();
+//   }
+//   return rt.finish(total);
+//
+// Every rank of the job constructs one Runtime over the same communicator
+// and calls restore(), end_step() and finish() at the same points (they are
+// collective). protect*() is local but every rank must protect the same
+// names in the same order.
+//
+// Exit codes (the contract with `lull run` and schedulers): 0 finished,
+// 75 (EX_TEMPFAIL) stopped for preemption with a committed snapshot to
+// resume from; anything else is a failure.
+
+#include <mpi.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "lull/base/dtype.h"
+
+namespace lull {
+
+class Communicator;
+
+inline constexpr int kExitFinished = 0;
+inline constexpr int kExitPreempted = 75;
+
+enum class StepDecision {
+  proceed,  // go on with the next step
+  stop,     // leave the training loop now and return exit_code()
+};
+
+// How a protected tensor is spread over the ranks.
+enum class Sharing {
+  sharded,     // each rank holds the box (offset, extent) of the global tensor
+  replicated,  // every rank holds all of it; rank 0 writes it
+};
+
+struct RuntimeOptions {
+  std::string job = "job";              // LULL_JOB; validated (no '/', "..", control chars)
+  std::filesystem::path ckpt_dir;       // LULL_CKPT_DIR; required
+  std::uint64_t every_steps = 0;        // LULL_EVERY_STEPS; 0 = off
+  double every_seconds = 0;             // LULL_EVERY_SECONDS; 0 = off
+  int keep = 2;                         // LULL_KEEP: committed snapshots kept
+  std::vector<int> notice_signals;      // LULL_NOTICE_SIGNALS ("USR1,TERM"); default SIGUSR1
+  std::filesystem::path notice_file;    // LULL_NOTICE_FILE (set by `lull run`)
+  double default_grace_seconds = 30;    // LULL_GRACE_SECONDS: deadline of a signal without a file
+  double collective_timeout_seconds = 120;  // LULL_COLLECTIVE_TIMEOUT
+
+  // Reads the LULL_* variables over the defaults above. Throws
+  // Error(invalid_argument) naming the variable when one is malformed.
+  static RuntimeOptions from_environment();
+};
+
+class Runtime {
+ public:
+  // Collective over `comm` (MPI_COMM_WORLD by default; initializes MPI if
+  // the program has not). The communicator is borrowed.
+  explicit Runtime(RuntimeOptions options, MPI_Comm comm = MPI_COMM_WORLD);
+  // Collective over a communicator the program built (MPI or NCCL
+  // backend); borrowed, must outlive the Runtime.
+  Runtime(RuntimeOptions options, Communicator& comm);
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Protects a tensor in host memory (or CUDA device memory in a CUDA
+  // build: it is staged through pinned host buffers). `data` must stay
+  // valid and hold extent's elements in C order; lull reads it at each
+  // checkpoint and writes it in restore(). For Sharing::replicated,
+  // offset is all zeros and extent is global_shape.
+  void protect(std::string name, DType dtype, Shape global_shape, Shape offset, Shape extent, void* data,
+               Sharing sharing = Sharing::sharded);
+  // A replicated tensor, shorthand.
+  void protect_replicated(std::string name, DType dtype, Shape shape, void* data);
+  // Rank-local bytes of fixed size (an RNG state, a data cursor).
+  void protect_bytes(std::string name, void* data, std::size_t size);
+  // Rank-local state of any size, through callbacks.
+  void protect_blob(std::string name, std::function<std::vector<std::byte>()> save,
+                    std::function<void(std::span<const std::byte>)> load);
+
+  // Collective. Loads the newest committed snapshot that passes its
+  // checksums into the protected state (falling back to older ones, saying
+  // so) and returns its step: the number of steps already done. Returns 0
+  // and leaves the state alone when there is none. If a preemption notice
+  // is already pending, the caller's next end_step() stops at once.
+  std::uint64_t restore();
+
+  // Collective: call after every step with the number of steps completed.
+  // Cheap when nothing happens (a non-blocking agreement overlaps the next
+  // step). Checkpoints when the schedule says so or a notice came, and says
+  // stop when the job must exit (then exit_code() is 75).
+  StepDecision end_step(std::uint64_t step);
+
+  // Collective: writes and commits a snapshot of `step` now.
+  void checkpoint(std::uint64_t step);
+
+  // Collective: the training loop ended normally after `step` steps.
+  // Returns 0 (or 75 if a preemption stopped it at the very end).
+  int finish(std::uint64_t step);
+
+  int exit_code() const noexcept;
+  int rank() const noexcept;
+  int world_size() const noexcept;
+  Communicator& communicator() noexcept;
+  // The step of the newest snapshot this job committed or restored from.
+  std::optional<std::uint64_t> last_committed_step() const noexcept;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lull

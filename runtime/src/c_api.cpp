@@ -1,0 +1,146 @@
+// The C API (lull.h): a thin shell over lull::Runtime that turns exceptions
+// into status codes and a per-thread message.
+#include "lull.h"
+
+#include <exception>
+#include <new>
+#include <string>
+
+#include "lull/base/error.h"
+#include "lull/runtime.h"
+
+struct lull_runtime {
+  lull::Runtime runtime;
+};
+
+namespace {
+
+thread_local std::string t_last_error;
+
+lull_status status_of(lull::ErrorCode code) {
+  switch (code) {
+    case lull::ErrorCode::invalid_argument: return LULL_ERR_INVALID_ARGUMENT;
+    case lull::ErrorCode::not_found: return LULL_ERR_NOT_FOUND;
+    case lull::ErrorCode::corrupt: return LULL_ERR_CORRUPT;
+    case lull::ErrorCode::io:
+    case lull::ErrorCode::hdf5:
+    case lull::ErrorCode::incomplete: return LULL_ERR_IO;
+    case lull::ErrorCode::unsupported: return LULL_ERR_UNSUPPORTED;
+    case lull::ErrorCode::internal: return LULL_ERR_INTERNAL;
+  }
+  return LULL_ERR_INTERNAL;
+}
+
+// Runs `body`, mapping what it throws; the one place exceptions stop.
+template <typename Body>
+lull_status guarded(Body&& body) noexcept {
+  try {
+    body();
+    t_last_error.clear();
+    return LULL_OK;
+  } catch (const lull::Error& e) {
+    t_last_error = e.what();
+    return status_of(e.code());
+  } catch (const std::bad_alloc&) {
+    t_last_error = "out of memory";
+    return LULL_ERR_INTERNAL;
+  } catch (const std::exception& e) {
+    t_last_error = e.what();
+    return LULL_ERR_INTERNAL;
+  }
+}
+
+void require(bool ok, const char* what) {
+  if (!ok) throw lull::Error(lull::ErrorCode::invalid_argument, what);
+}
+
+lull::DType dtype_of(lull_dtype dtype) {
+  require(dtype >= LULL_F16 && dtype <= LULL_BOOL, "unknown lull_dtype");
+  return lull::kAllDTypes[static_cast<int>(dtype)];
+}
+
+lull::Shape shape_of(int ndims, const std::uint64_t* dims, const char* what) {
+  require(ndims >= 0 && static_cast<std::size_t>(ndims) <= lull::kMaxDims, "ndims must be between 0 and 8");
+  require(ndims == 0 || dims != nullptr, what);
+  return lull::Shape(dims, dims + ndims);
+}
+
+}  // namespace
+
+extern "C" {
+
+lull_status lull_open(const char* job, const char* ckpt_dir, MPI_Comm comm, lull_runtime** out) {
+  return guarded([&] {
+    require(out != nullptr, "lull_open: out is NULL");
+    *out = nullptr;
+    auto options = lull::RuntimeOptions::from_environment();
+    if (job != nullptr) options.job = job;
+    if (ckpt_dir != nullptr) options.ckpt_dir = ckpt_dir;
+    *out = new lull_runtime{lull::Runtime(std::move(options), comm)};
+  });
+}
+
+void lull_close(lull_runtime* rt) { delete rt; }
+
+lull_status lull_protect(lull_runtime* rt, const char* name, lull_dtype dtype, int ndims,
+                         const uint64_t* global_shape, const uint64_t* offset, const uint64_t* extent, void* data) {
+  return guarded([&] {
+    require(rt != nullptr && name != nullptr, "lull_protect: NULL handle or name");
+    rt->runtime.protect(name, dtype_of(dtype), shape_of(ndims, global_shape, "lull_protect: global_shape is NULL"),
+                        shape_of(ndims, offset, "lull_protect: offset is NULL"),
+                        shape_of(ndims, extent, "lull_protect: extent is NULL"), data);
+  });
+}
+
+lull_status lull_protect_replicated(lull_runtime* rt, const char* name, lull_dtype dtype, int ndims,
+                                    const uint64_t* shape, void* data) {
+  return guarded([&] {
+    require(rt != nullptr && name != nullptr, "lull_protect_replicated: NULL handle or name");
+    rt->runtime.protect_replicated(name, dtype_of(dtype), shape_of(ndims, shape, "lull_protect_replicated: shape is NULL"),
+                                   data);
+  });
+}
+
+lull_status lull_protect_bytes(lull_runtime* rt, const char* name, void* data, size_t size) {
+  return guarded([&] {
+    require(rt != nullptr && name != nullptr, "lull_protect_bytes: NULL handle or name");
+    require(data != nullptr || size == 0, "lull_protect_bytes: data is NULL");
+    rt->runtime.protect_bytes(name, data, size);
+  });
+}
+
+lull_status lull_restore(lull_runtime* rt, uint64_t* step) {
+  return guarded([&] {
+    require(rt != nullptr && step != nullptr, "lull_restore: NULL argument");
+    *step = rt->runtime.restore();
+  });
+}
+
+lull_status lull_end_step(lull_runtime* rt, uint64_t step, int* stop) {
+  return guarded([&] {
+    require(rt != nullptr && stop != nullptr, "lull_end_step: NULL argument");
+    *stop = rt->runtime.end_step(step) == lull::StepDecision::stop ? 1 : 0;
+  });
+}
+
+lull_status lull_checkpoint(lull_runtime* rt, uint64_t step) {
+  return guarded([&] {
+    require(rt != nullptr, "lull_checkpoint: NULL handle");
+    rt->runtime.checkpoint(step);
+  });
+}
+
+int lull_finish(lull_runtime* rt, uint64_t step) {
+  int code = -1;
+  const lull_status status = guarded([&] {
+    require(rt != nullptr, "lull_finish: NULL handle");
+    code = rt->runtime.finish(step);
+  });
+  return status == LULL_OK ? code : -1;
+}
+
+int lull_exit_code(const lull_runtime* rt) { return rt != nullptr ? rt->runtime.exit_code() : -1; }
+
+const char* lull_last_error(void) { return t_last_error.c_str(); }
+
+}  // extern "C"

@@ -1,0 +1,81 @@
+#include "notice_watcher.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <string>
+
+#include "lull/base/errno_error.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+
+namespace lull::detail {
+
+namespace {
+
+// The one mutable global lull allows: written only by the signal handler.
+volatile sig_atomic_t g_notice_signal = 0;
+
+extern "C" void on_notice_signal(int signo) { g_notice_signal = signo; }
+
+}  // namespace
+
+bool NoticeWatcher::signal_seen() noexcept { return g_notice_signal != 0; }
+
+bool install_notice_handler(int signo, struct sigaction* previous) noexcept {
+  struct sigaction action {};
+  action.sa_handler = on_notice_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  return ::sigaction(signo, &action, previous) == 0;
+}
+
+NoticeWatcher::NoticeWatcher(NoticeWatcherOptions options) : options_(std::move(options)) {
+  for (int signo : options_.signals) {
+    struct sigaction old {};
+    if (!install_notice_handler(signo, &old)) throw_errno("sigaction", "signal " + std::to_string(signo));
+    previous_.emplace_back(signo, old);
+  }
+}
+
+NoticeWatcher::~NoticeWatcher() {
+  for (auto& [signo, old] : previous_) ::sigaction(signo, &old, nullptr);
+}
+
+void NoticeWatcher::take(const PreemptionNotice& notice) {
+  if (!notice_ || notice.deadline_unix < notice_->deadline_unix) notice_ = notice;
+}
+
+const std::optional<PreemptionNotice>& NoticeWatcher::poll(double now_unix) {
+  const int signo = g_notice_signal;
+  bool check_file = false;
+  if (signo != 0 && !signal_taken_) {
+    signal_taken_ = true;
+    check_file = true;
+  }
+  auto now = std::chrono::steady_clock::now();
+  if (!options_.notice_file.empty() && now >= next_file_check_) {
+    next_file_check_ = now + options_.poll_interval;
+    check_file = true;
+  }
+  if (check_file && !options_.notice_file.empty()) {
+    try {
+      if (auto from_file = read_notice_file(options_.notice_file)) take(*from_file);
+    } catch (const Error& e) {
+      log::warn(std::string("ignoring unreadable notice file: ") + e.what());
+    }
+  }
+  if (signal_taken_ && !notice_) {
+    // A signal without a file (plain mpirun, a scheduler's own signal):
+    // assume the default grace period from the moment we saw it.
+    PreemptionNotice notice;
+    notice.issued_unix = now_unix;
+    notice.grace_seconds = options_.default_grace_seconds;
+    notice.deadline_unix = now_unix + options_.default_grace_seconds;
+    notice.reason = std::string("signal ") + ::strsignal(signo);
+    take(notice);
+  }
+  return notice_;
+}
+
+}  // namespace lull::detail

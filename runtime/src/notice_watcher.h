@@ -1,0 +1,61 @@
+#pragma once
+// NoticeWatcher — notices that this rank is being preempted.
+//
+// Two paths, because either may be the only one that works: a signal
+// (SIGUSR1 by default; mpirun forwards it to every rank) whose handler only
+// sets a flag, and the notice file named by LULL_NOTICE_FILE, which `lull
+// run` writes before it signals and which carries the deadline. The file is
+// also polled (at most every poll_interval) so a rank that missed the signal
+// still sees the notice.
+//
+// One instance per process (it owns the signal dispositions it installs and
+// restores them on destruction). Not thread-safe: poll from one thread.
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <optional>
+#include <vector>
+
+#include "lull/base/notice_file.h"
+
+namespace lull::detail {
+
+struct NoticeWatcherOptions {
+  std::vector<int> signals;                 // signals that mean "preempted"
+  std::filesystem::path notice_file;        // empty: signals only
+  double default_grace_seconds = 30;        // deadline when a signal comes without a file
+  std::chrono::milliseconds poll_interval{100};
+};
+
+// Makes `signo` set the notice flag (async-signal-safe handler, SA_RESTART);
+// the old disposition goes to `previous` when not null. False on failure
+// (errno set).
+bool install_notice_handler(int signo, struct sigaction* previous) noexcept;
+
+class NoticeWatcher {
+ public:
+  explicit NoticeWatcher(NoticeWatcherOptions options);
+  ~NoticeWatcher();
+  NoticeWatcher(const NoticeWatcher&) = delete;
+  NoticeWatcher& operator=(const NoticeWatcher&) = delete;
+
+  // The notice, once one has arrived (by signal or file); stays set. When
+  // several arrive, the earliest deadline wins. `now_unix` is the wall clock.
+  const std::optional<PreemptionNotice>& poll(double now_unix);
+
+  // True once a signal has been caught (cheap; async-signal-safe flag read).
+  static bool signal_seen() noexcept;
+
+ private:
+  void take(const PreemptionNotice& notice);
+
+  NoticeWatcherOptions options_;
+  std::vector<std::pair<int, struct sigaction>> previous_;
+  std::optional<PreemptionNotice> notice_;
+  std::chrono::steady_clock::time_point next_file_check_{};
+  bool signal_taken_ = false;
+};
+
+}  // namespace lull::detail

@@ -1,0 +1,357 @@
+// lull::Runtime: the training loop's side of preemption. It ties together
+// the notice watcher, the per-step agreement, the checkpoint schedule and
+// deadline planner, and the collective snapshot cycle.
+#include "lull/runtime.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+
+#include "checkpoint_schedule.h"
+#include "deadline_planner.h"
+#include "device_staging.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "lull/collectives/communicator.h"
+#include "notice_watcher.h"
+#include "rank_consensus.h"
+#include "snapshot_cycle.h"
+#include "state_registry.h"
+#include "step_agreement.h"
+
+namespace lull {
+
+namespace {
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double steady_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof text, "%.*f", decimals, value);
+  return text;
+}
+
+std::unique_ptr<Communicator> mpi_communicator(MPI_Comm comm, const RuntimeOptions& options) {
+  CommunicatorOptions c;
+  c.timeout_seconds = options.collective_timeout_seconds;
+  c.label = "lull " + options.job;
+  return make_communicator("mpi", comm, std::move(c));
+}
+
+// Until a checkpoint has been timed, guess a conservative 200 MB/s per rank.
+constexpr double kFirstGuessBytesPerSecond = 200e6;
+
+}  // namespace
+
+class Runtime::Impl {
+ public:
+  Impl(RuntimeOptions options, std::unique_ptr<Communicator> owned, Communicator& comm)
+      : options_(std::move(options)),
+        owned_comm_(std::move(owned)),
+        comm_(comm),
+        watcher_(watcher_options(options_)),
+        staging_(detail::DeviceStaging::create()),
+        registry_(*staging_),
+        agreement_(comm_),
+        schedule_(options_.every_steps, options_.every_seconds, steady_now()) {
+    log::set_identity(options_.job, comm_.rank());
+    if (options_.ckpt_dir.empty()) {
+      throw Error(ErrorCode::invalid_argument, "no snapshot directory: set RuntimeOptions::ckpt_dir or LULL_CKPT_DIR");
+    }
+    open_store();
+  }
+
+  detail::StateRegistry& registry() { return registry_; }
+  Communicator& comm() { return comm_; }
+  int exit_code() const { return exit_code_; }
+  std::optional<std::uint64_t> last_committed() const { return last_committed_; }
+
+  std::uint64_t restore() {
+    check_same_state_everywhere();
+    detail::SnapshotCycle cycle(comm_, *store_);
+    auto restored = cycle.restore(registry_);
+    std::uint64_t step = 0;
+    if (restored) {
+      step = restored->step;
+      last_committed_ = step;
+      if (comm_.rank() == 0) {
+        std::string how = restored->written_by == comm_.size()
+                              ? ""
+                              : " (written by " + std::to_string(restored->written_by) + " ranks, resharded to " +
+                                    std::to_string(comm_.size()) + ")";
+        log::info("resumed from snapshot step " + std::to_string(step) + how);
+      }
+    } else if (comm_.rank() == 0) {
+      log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
+    }
+    schedule_.committed(step, steady_now());
+    step_started_ = steady_now();
+    // A notice that came before or during the restore is acted on at the
+    // next end_step() on every rank.
+    take_agreed(agreement_.agree_now(local_vote(false)));
+    return step;
+  }
+
+  StepDecision end_step(std::uint64_t step) {
+    if (stopped_) return StepDecision::stop;
+    const double now = steady_now();
+    planner_.record_step(now - step_started_);
+
+    // Step-based checkpoints are due on every rank alike; rank clocks
+    // differ, so the time-based ones go through the vote. A vote cast before
+    // the latest commit is stale: that commit reset the timer.
+    auto agreed = agreement_.vote(step, local_vote(schedule_.due_by_time(now)));
+    if (agreed) take_agreed(agreed->vote);
+    const bool due_by_time =
+        agreed && agreed->vote.checkpoint_due && (!last_committed_ || *last_committed_ < agreed->step);
+    const bool periodic = schedule_.due_by_steps(step) || due_by_time;
+    if (agreed_notice_) {
+      preempt(step);
+    } else if (periodic && last_committed_ != step) {
+      run_checkpoint(step, "periodic");
+      // A notice that came while writing: the snapshot just committed is
+      // this very step, so stop on it at once.
+      take_agreed(agreement_.agree_now(local_vote(false)));
+      if (agreed_notice_) stop_on_committed(step, "a preemption notice came during the checkpoint");
+    }
+    step_started_ = steady_now();
+    return stopped_ ? StepDecision::stop : StepDecision::proceed;
+  }
+
+  void checkpoint(std::uint64_t step) {
+    if (!run_checkpoint(step, "requested")) {
+      throw Error(ErrorCode::io, "the checkpoint of step " + std::to_string(step) + " was not committed (rank 0 logged why)");
+    }
+  }
+
+  int finish(std::uint64_t step) {
+    agreement_.drain();
+    if (stopped_) return exit_code_;
+    // The final state is committed too, so that running the same command
+    // again finds the job done instead of redoing work.
+    if (last_committed_ != step) run_checkpoint(step, "final");
+    stopped_ = true;
+    exit_code_ = kExitFinished;
+    if (comm_.rank() == 0) log::info("finished at step " + std::to_string(step));
+    return exit_code_;
+  }
+
+ private:
+  static detail::NoticeWatcherOptions watcher_options(const RuntimeOptions& o) {
+    detail::NoticeWatcherOptions w;
+    w.signals = o.notice_signals.empty() ? std::vector<int>{SIGUSR1} : o.notice_signals;
+    w.notice_file = o.notice_file;
+    w.default_grace_seconds = o.default_grace_seconds;
+    return w;
+  }
+
+  // Rank 0 creates the directory; the others open it once it exists.
+  void open_store() {
+    StoreOptions store_options;
+    store_options.keep = options_.keep;
+    std::string failure;
+    if (comm_.rank() == 0) {
+      try {
+        store_.emplace(options_.ckpt_dir, store_options);
+      } catch (const Error& e) {
+        failure = e.what();
+      }
+    }
+    if (!detail::all_ranks(comm_, failure.empty())) {
+      throw Error(ErrorCode::invalid_argument,
+                  comm_.rank() == 0 ? failure : "rank 0 could not open the snapshot directory " + options_.ckpt_dir.string());
+    }
+    if (comm_.rank() != 0) {
+      store_options.create = false;
+      store_.emplace(options_.ckpt_dir, store_options);
+    }
+  }
+
+  void check_same_state_everywhere() {
+    const auto fingerprint = static_cast<std::int64_t>(registry_.fingerprint() >> 1);
+    const auto range = detail::value_range(comm_, fingerprint);
+    if (range.min != range.max) {
+      throw Error(ErrorCode::invalid_argument,
+                  "the ranks protected different state (names, dtypes or global shapes differ between ranks)", {}, {},
+                  "call protect*() with the same names, in the same order, on every rank");
+    }
+  }
+
+  detail::Vote local_vote(bool checkpoint_due) {
+    detail::Vote v;
+    v.checkpoint_due = checkpoint_due;
+    if (const auto& notice = watcher_.poll(wall_now())) {
+      v.notice = true;
+      v.deadline_unix = notice->deadline_unix;
+      if (!notice_logged_) {
+        notice_logged_ = true;
+        log::info("preemption notice (" + notice->reason + "), deadline in " +
+                  fixed(notice->deadline_unix - wall_now(), 1) + " s");
+      }
+    }
+    return v;
+  }
+
+  void take_agreed(const detail::Vote& v) {
+    if (v.notice && !agreed_notice_) {
+      agreed_notice_ = true;
+      deadline_unix_ = v.deadline_unix;
+    }
+  }
+
+  // Every rank: the agreed notice is acted on at this step.
+  void preempt(std::uint64_t step) {
+    if (last_committed_ == step) {
+      stop_on_committed(step, "preempted");
+      return;
+    }
+    // The same answer on every rank: the tightest slack decides.
+    const double first_guess = static_cast<double>(registry_.bytes()) / kFirstGuessBytesPerSecond + 0.05;
+    const double needed = planner_.checkpoint_estimate(first_guess);
+    const double left = deadline_unix_ - wall_now();
+    const auto slack_ms = static_cast<std::int64_t>((left - needed) * 1000.0);
+    const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
+    if (!fits && last_committed_) {
+      if (comm_.rank() == 0) {
+        log::warn("preempted at step " + std::to_string(step) + ": a snapshot needs about " + fixed(needed, 2) +
+                  " s and " + fixed(left, 2) + " s are left before the deadline; exiting on snapshot step " +
+                  std::to_string(*last_committed_));
+      }
+      stop();
+      return;
+    }
+    // Without any snapshot there is nothing to lose by trying.
+    if (run_checkpoint(step, "preemption")) {
+      stop_on_committed(step, "preempted");
+    } else if (last_committed_) {
+      if (comm_.rank() == 0) log::warn("exiting on snapshot step " + std::to_string(*last_committed_));
+      stop();
+    } else {
+      throw Error(ErrorCode::io, "preempted at step " + std::to_string(step) +
+                                     " and the preemption snapshot failed; there is no earlier snapshot to resume from");
+    }
+  }
+
+  void stop_on_committed(std::uint64_t step, const std::string& why) {
+    if (comm_.rank() == 0) log::info(why + ": stopping at step " + std::to_string(step) + " on a committed snapshot");
+    stop();
+  }
+
+  // Exit 75: the job resumes from last_committed_.
+  void stop() {
+    agreement_.drain();
+    stopped_ = true;
+    exit_code_ = kExitPreempted;
+  }
+
+  bool run_checkpoint(std::uint64_t step, const char* kind) {
+    detail::SnapshotCycle cycle(comm_, *store_);
+    auto outcome = cycle.checkpoint(step, registry_, options_.job);
+    if (!outcome.committed) {
+      if (comm_.rank() == 0) {
+        log::error(std::string(kind) + " checkpoint of step " + std::to_string(step) + " failed: " + outcome.error +
+                   (last_committed_ ? "; snapshot step " + std::to_string(*last_committed_) + " is still the latest"
+                                    : ""));
+      }
+      return false;
+    }
+    planner_.record_checkpoint(outcome.seconds);
+    schedule_.committed(step, steady_now());
+    last_committed_ = step;
+    if (comm_.rank() == 0) {
+      const double gbps = outcome.seconds > 0 ? static_cast<double>(outcome.bytes) / outcome.seconds / 1e9 : 0;
+      log::info(std::string(kind) + " checkpoint step " + std::to_string(step) + ": " +
+                std::to_string(outcome.bytes) + " bytes in " + fixed(outcome.seconds, 3) + " s (" + fixed(gbps, 2) +
+                " GB/s)");
+    }
+    return true;
+  }
+
+  RuntimeOptions options_;
+  std::unique_ptr<Communicator> owned_comm_;
+  Communicator& comm_;
+  detail::NoticeWatcher watcher_;
+  std::unique_ptr<detail::DeviceStaging> staging_;
+  detail::StateRegistry registry_;
+  detail::StepAgreement agreement_;
+  detail::CheckpointSchedule schedule_;
+  detail::DeadlinePlanner planner_;
+  std::optional<SnapshotStore> store_;
+
+  std::optional<std::uint64_t> last_committed_;
+  double step_started_ = steady_now();
+  bool agreed_notice_ = false;
+  bool notice_logged_ = false;
+  double deadline_unix_ = 0;
+  bool stopped_ = false;
+  int exit_code_ = kExitFinished;
+};
+
+Runtime::Runtime(RuntimeOptions options, MPI_Comm comm) {
+  auto owned = mpi_communicator(comm, options);
+  Communicator& ref = *owned;
+  impl_ = std::make_unique<Impl>(std::move(options), std::move(owned), ref);
+}
+
+Runtime::Runtime(RuntimeOptions options, Communicator& comm)
+    : impl_(std::make_unique<Impl>(std::move(options), nullptr, comm)) {}
+
+Runtime::~Runtime() = default;
+
+void Runtime::protect(std::string name, DType dtype, Shape global_shape, Shape offset, Shape extent, void* data,
+                      Sharing sharing) {
+  detail::ProtectedTensor t;
+  t.name = std::move(name);
+  t.dtype = dtype;
+  t.global_shape = std::move(global_shape);
+  t.offset = std::move(offset);
+  t.extent = std::move(extent);
+  t.data = data;
+  t.replicated = sharing == Sharing::replicated;
+  impl_->registry().add_tensor(std::move(t));
+}
+
+void Runtime::protect_replicated(std::string name, DType dtype, Shape shape, void* data) {
+  Shape zeros(shape.size(), 0);
+  protect(std::move(name), dtype, shape, std::move(zeros), shape, data, Sharing::replicated);
+}
+
+void Runtime::protect_bytes(std::string name, void* data, std::size_t size) {
+  auto* bytes = static_cast<std::byte*>(data);
+  const std::string label = name;
+  protect_blob(
+      std::move(name), [bytes, size] { return std::vector<std::byte>(bytes, bytes + size); },
+      [bytes, size, label](std::span<const std::byte> stored) {
+        if (stored.size() != size) {
+          throw Error(ErrorCode::invalid_argument, "blob \"" + label + "\" holds " + std::to_string(stored.size()) +
+                                                       " bytes in the snapshot, the program protects " +
+                                                       std::to_string(size));
+        }
+        std::copy(stored.begin(), stored.end(), bytes);
+      });
+}
+
+void Runtime::protect_blob(std::string name, std::function<std::vector<std::byte>()> save,
+                           std::function<void(std::span<const std::byte>)> load) {
+  impl_->registry().add_blob({std::move(name), std::move(save), std::move(load)});
+}
+
+std::uint64_t Runtime::restore() { return impl_->restore(); }
+StepDecision Runtime::end_step(std::uint64_t step) { return impl_->end_step(step); }
+void Runtime::checkpoint(std::uint64_t step) { impl_->checkpoint(step); }
+int Runtime::finish(std::uint64_t step) { return impl_->finish(step); }
+int Runtime::exit_code() const noexcept { return impl_->exit_code(); }
+int Runtime::rank() const noexcept { return impl_->comm().rank(); }
+int Runtime::world_size() const noexcept { return impl_->comm().size(); }
+Communicator& Runtime::communicator() noexcept { return impl_->comm(); }
+std::optional<std::uint64_t> Runtime::last_committed_step() const noexcept { return impl_->last_committed(); }
+
+}  // namespace lull

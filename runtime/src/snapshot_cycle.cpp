@@ -1,0 +1,105 @@
+#include "snapshot_cycle.h"
+
+#include <chrono>
+#include <span>
+#include <vector>
+
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "rank_consensus.h"
+
+namespace lull::detail {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+ShardReport write_part(const SnapshotStore& store, std::uint64_t step, int rank, int size,
+                       const StateRegistry& registry, const std::string& job) {
+  try {
+    SnapshotWriter writer = store.writer(step, rank, size);
+    registry.write_to(writer);
+    writer.set_metadata("job", job);
+    return writer.finish();
+  } catch (const Error& e) {
+    log::error("writing this rank's part of snapshot step " + std::to_string(step) + " failed: " + e.what());
+    return ShardReport::failure(step, rank, size, e.what());
+  }
+}
+
+}  // namespace
+
+CheckpointOutcome SnapshotCycle::checkpoint(std::uint64_t step, const StateRegistry& registry,
+                                            const std::string& job) {
+  const auto start = std::chrono::steady_clock::now();
+  const int rank = comm_.rank();
+  const std::string json = write_part(store_, step, rank, comm_.size(), registry, job).to_json();
+  auto gathered = comm_.gather_bytes(std::as_bytes(std::span(json)), 0);
+
+  CheckpointOutcome outcome;
+  outcome.step = step;
+  std::int64_t committed_bytes_plus_one = 0;  // 0: the commit failed
+  if (rank == 0) {
+    try {
+      std::vector<ShardReport> reports;
+      reports.reserve(gathered.size());
+      for (const auto& bytes : gathered) {
+        reports.push_back(ShardReport::from_json({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
+      }
+      committed_bytes_plus_one = static_cast<std::int64_t>(store_.commit(step, reports).bytes) + 1;
+    } catch (const Error& e) {
+      outcome.error = e.what();
+    }
+  }
+  committed_bytes_plus_one = share_from(comm_, 0, committed_bytes_plus_one);
+  outcome.committed = committed_bytes_plus_one > 0;
+  if (outcome.committed) outcome.bytes = static_cast<std::uint64_t>(committed_bytes_plus_one - 1);
+  if (!outcome.committed && outcome.error.empty()) outcome.error = "the commit failed (rank 0 logged why)";
+  outcome.seconds = seconds_since(start);
+  return outcome;
+}
+
+std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& registry) {
+  const int rank = comm_.rank();
+  std::vector<SnapshotEntry> candidates;
+  if (rank == 0) candidates = store_.committed();
+
+  std::string first_failure;
+  std::vector<std::uint64_t> rejected;
+  for (std::size_t i = 0;; ++i) {
+    const std::int64_t proposal =
+        share_from(comm_, 0, i < candidates.size() ? static_cast<std::int64_t>(candidates[i].step) : -1);
+    if (proposal < 0) break;
+    const auto step = static_cast<std::uint64_t>(proposal);
+
+    RestoreOutcome outcome;
+    std::string failure;
+    try {
+      SnapshotReader reader = store_.open_step(step, Verification::structure);
+      outcome.step = step;
+      outcome.written_by = reader.world_size();
+      outcome.bytes = reader.total_bytes();
+      // Rank-local state comes from the rank of the same number; a job
+      // resumed on more ranks than wrote the snapshot reuses them in turn.
+      registry.read_from(reader, rank % reader.world_size());
+    } catch (const Error& e) {
+      failure = e.what();
+      log::warn("snapshot step " + std::to_string(step) + " is unusable on this rank: " + failure);
+    }
+    if (all_ranks(comm_, failure.empty())) return outcome;
+    if (first_failure.empty()) first_failure = failure.empty() ? "on another rank" : failure;
+    rejected.push_back(step);
+    if (rank == 0) log::warn("not resuming from snapshot step " + std::to_string(step) + "; trying an older one");
+  }
+  if (rejected.empty()) return std::nullopt;
+  std::string steps;
+  for (auto s : rejected) steps += (steps.empty() ? "" : ", ") + std::to_string(s);
+  throw Error(ErrorCode::corrupt,
+              "no usable snapshot in " + store_.dir().string() + " (tried steps " + steps + "); first failure: " +
+                  first_failure,
+              {}, {}, "move the snapshot directory away to start over, or restore the program configuration it was written with");
+}
+
+}  // namespace lull::detail
