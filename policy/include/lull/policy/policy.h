@@ -1,0 +1,88 @@
+#pragma once
+// The preemption policy: who may preempt whom, how gently, how often, and
+// how much of the node each tenant may hold. Read from TOML by
+// policy_loader.h (the file format is in the README, "The policy file");
+// every Policy that loader returns is valid: names checked, references
+// resolved, numbers in range. Plain data, freely copyable.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lull/policy/duration.h"
+
+namespace lull::policy {
+
+// A kind of job. Higher priority wins: a waiting job may preempt running jobs
+// of preemptible classes with strictly lower priority.
+struct JobClass {
+  std::string name;
+  int priority = 0;
+  bool preemptible = false;
+  // Between the preemption notice and the kill (the job checkpoints and exits 75 in it).
+  Duration grace{0};
+  // A job of this class is not preempted before it has run this long since
+  // its last start or resume (anti-thrash).
+  Duration min_runtime{0};
+  // How often such a job commits a periodic snapshot (0: only on notice). The
+  // decision core uses it to estimate the work a preemption would lose.
+  Duration checkpoint_interval{0};
+  // At most this many preemptions of one job in any 60 minutes; nullopt: no limit.
+  std::optional<int> max_preemptions_per_hour;
+};
+
+// Who submits jobs. Every job belongs to a tenant; its class is the tenant's.
+struct Tenant {
+  std::string name;
+  std::size_t class_index = 0;  // into Policy::classes
+  int slot_quota = 0;           // slots its jobs may hold at once (running or draining)
+};
+
+// One key of the victim order, compared in the order the policy lists them.
+enum class VictimCriterion {
+  least_work_lost,  // fewest slot-milliseconds since the last periodic snapshot (estimated)
+  lowest_priority,  // lowest class priority first
+  newest,           // most recently (re)started first
+  oldest,           // longest running first
+  fewest_slots,     // smallest job first
+  most_slots,       // largest job first
+};
+
+// "least_work_lost", ...: the spelling used in the policy file.
+std::string_view victim_criterion_name(VictimCriterion criterion) noexcept;
+std::optional<VictimCriterion> victim_criterion_from_name(std::string_view name) noexcept;
+// Every criterion, in declaration order (for error messages and docs).
+const std::vector<VictimCriterion>& all_victim_criteria();
+
+struct Policy {
+  // [node]
+  int slots = 0;
+  // A slot released by a non-preemptible job (or newly added) must stay idle
+  // this long before a preemptible job may start on it: a lull begins.
+  Duration idle_before_lull{0};
+  // [scheduling] A waiting job that has waited this long holds back jobs of
+  // its own priority queued after it, so a large job is not starved by
+  // smaller ones (higher-priority waiting jobs always hold back lower ones).
+  Duration reserve_after{std::chrono::hours(1)};
+  // [resume] A preempted job may resume on fewer ranks (down to its
+  // min_ranks) / more ranks (up to its max_ranks) than it last ran on.
+  bool resume_on_fewer_ranks = false;
+  bool resume_on_more_ranks = false;
+  // [victims] order: how victims are ranked, first key first.
+  std::vector<VictimCriterion> victim_order;
+  // [classes.*], sorted by name; [tenants.*], sorted by name.
+  std::vector<JobClass> classes;
+  std::vector<Tenant> tenants;
+
+  // Lookups by name; nullptr when there is none. O(log n).
+  const JobClass* find_class(std::string_view name) const noexcept;
+  const Tenant* find_tenant(std::string_view name) const noexcept;
+  const JobClass& class_of(const Tenant& tenant) const { return classes.at(tenant.class_index); }
+};
+
+// The victim order used when the policy file does not set one.
+std::vector<VictimCriterion> default_victim_order();
+
+}  // namespace lull::policy

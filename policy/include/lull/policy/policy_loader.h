@@ -1,0 +1,48 @@
+#pragma once
+// Reading a policy file (TOML, with toml++) into a valid Policy.
+//
+// Every problem is reported, not only the first: each with the file, line
+// and column, the field's dotted path and what is wrong, for example
+//   policy.toml:12:3: classes.tenant.grace: "30x" is not a duration (use 30s, 5m, 1h)
+// Unknown keys are errors (a misspelt key never silently becomes a default);
+// a TOML syntax error stops reading at that point and is the only issue.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lull/policy/policy.h"
+
+namespace lull::policy {
+
+struct PolicyIssue {
+  std::string source;  // the file name as given ("policy.toml")
+  int line = 0;        // 1-based; 0 when the issue has no position (a missing file)
+  int column = 0;      // 1-based
+  std::string field;   // dotted path: "classes.tenant.grace"; empty for syntax errors
+  std::string message;
+
+  // "<source>:<line>:<column>: <field>: <message>" (parts without a value left out).
+  std::string describe() const;
+};
+
+struct PolicyLoadResult {
+  std::optional<Policy> policy;     // set exactly when `issues` is empty
+  std::vector<PolicyIssue> issues;  // in file order
+};
+
+// Parses and validates TOML text; `source` names it in the issues. Pure,
+// thread-safe, never throws for bad input.
+PolicyLoadResult load_policy_text(std::string_view text, std::string_view source);
+
+// Reads the file, then as load_policy_text (source = the path as given). An
+// unreadable file is one issue without a position.
+PolicyLoadResult load_policy_file(const std::filesystem::path& path);
+
+// load_policy_file, throwing lull::Error(invalid_argument) whose message
+// lists every issue, one per line. For callers that cannot go on without a policy.
+Policy load_policy_or_throw(const std::filesystem::path& path);
+
+}  // namespace lull::policy

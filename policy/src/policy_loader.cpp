@@ -1,0 +1,456 @@
+// The one place toml++ is used: TOML text -> Policy, or every issue found.
+#include "lull/policy/policy_loader.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <toml++/toml.h>
+
+#include "lull/base/error.h"
+#include "lull/base/names.h"
+
+namespace lull::policy {
+
+namespace {
+
+constexpr std::int64_t kMaxSlots = 10'000'000;
+constexpr std::int64_t kMaxPriority = 1'000'000;
+
+// Issues in the order they are found; sorted into file order at the end.
+class IssueList {
+ public:
+  explicit IssueList(std::string_view source) : source_(source) {}
+
+  void add(const toml::source_region& where, std::string field, std::string message) {
+    PolicyIssue issue;
+    issue.source = source_;
+    // Tables created implicitly ([classes.x] creates "classes") have no position of their own.
+    issue.line = where.begin.line > 0 ? static_cast<int>(where.begin.line) : 1;
+    issue.column = where.begin.column > 0 ? static_cast<int>(where.begin.column) : 1;
+    issue.field = std::move(field);
+    issue.message = std::move(message);
+    issues_.push_back(std::move(issue));
+  }
+
+  bool empty() const noexcept { return issues_.empty(); }
+
+  std::vector<PolicyIssue> take_in_file_order() {
+    std::stable_sort(issues_.begin(), issues_.end(), [](const PolicyIssue& a, const PolicyIssue& b) {
+      return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+    });
+    return std::move(issues_);
+  }
+
+ private:
+  std::string source_;
+  std::vector<PolicyIssue> issues_;
+};
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& word : words) out += (out.empty() ? "" : ", ") + word;
+  return out;
+}
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string type_name(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a floating-point number";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date:
+    case toml::node_type::time:
+    case toml::node_type::date_time: return "a date or time";
+    default: return "nothing";
+  }
+}
+
+std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+
+// Reads the keys of one table; keys never asked for are reported as unknown by finish().
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string path, IssueList& issues)
+      : table_(table), path_(std::move(path)), issues_(issues) {}
+
+  std::string field(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
+
+  // The node under `key` (nullptr when absent, reported when `required`).
+  const toml::node* node(std::string_view key, bool required) {
+    known_.emplace_back(key);
+    const toml::node* found = table_.get(key);
+    if (found == nullptr && required) issues_.add(table_.source(), field(key), "missing (required)");
+    return found;
+  }
+
+  std::optional<std::int64_t> integer(std::string_view key, bool required, std::int64_t min, std::int64_t max) {
+    const toml::node* value = node(key, required);
+    if (value == nullptr) return std::nullopt;
+    const auto* number = value->as_integer();
+    if (number == nullptr) return wrong_type(*value, key, "an integer");
+    const std::int64_t n = number->get();
+    if (n < min || n > max) {
+      issues_.add(value->source(), field(key),
+                  std::to_string(n) + " is out of range (" + std::to_string(min) + ".." + std::to_string(max) + ")");
+      return std::nullopt;
+    }
+    return n;
+  }
+
+  std::optional<bool> boolean(std::string_view key, bool required) {
+    const toml::node* value = node(key, required);
+    if (value == nullptr) return std::nullopt;
+    const auto* flag = value->as_boolean();
+    if (flag == nullptr) return wrong_type(*value, key, "true or false");
+    return flag->get();
+  }
+
+  std::optional<std::string> string(std::string_view key, bool required) {
+    const toml::node* value = node(key, required);
+    if (value == nullptr) return std::nullopt;
+    const auto* text = value->as_string();
+    if (text == nullptr) return wrong_type(*value, key, "a string");
+    return text->get();
+  }
+
+  std::optional<Duration> duration(std::string_view key, bool required) {
+    const toml::node* value = node(key, required);
+    if (value == nullptr) return std::nullopt;
+    const auto* text = value->as_string();
+    if (text == nullptr) {
+      if (value->is_integer()) {
+        issues_.add(value->source(), field(key),
+                    "a duration is a string with a unit: \"" + std::to_string(value->as_integer()->get()) + "s\"");
+        return std::nullopt;
+      }
+      return wrong_type(*value, key, "a duration such as \"30s\" or \"5m\"");
+    }
+    std::optional<Duration> parsed = parse_duration(text->get());
+    if (!parsed) {
+      issues_.add(value->source(), field(key), in_quotes(text->get()) + " is not a duration (use 30s, 5m, 1h)");
+    }
+    return parsed;
+  }
+
+  // A sub-table under `key`; nullptr when absent (reported when `required`) or not a table.
+  const toml::table* table(std::string_view key, bool required) {
+    const toml::node* value = node(key, required);
+    if (value == nullptr) return nullptr;
+    if (!value->is_table()) {
+      wrong_type(*value, key, "a table");
+      return nullptr;
+    }
+    return value->as_table();
+  }
+
+  // Reports every key of the table that was never asked for.
+  void finish() {
+    for (auto&& [key, value] : table_) {
+      if (std::find(known_.begin(), known_.end(), key.str()) != known_.end()) continue;
+      std::string message = "unknown key " + in_quotes(key.str());
+      std::string_view closest;
+      std::size_t closest_distance = 3;
+      for (const std::string& candidate : known_) {
+        const std::size_t distance = edit_distance(key.str(), candidate);
+        if (distance < closest_distance) {
+          closest_distance = distance;
+          closest = candidate;
+        }
+      }
+      if (!closest.empty()) message += " (did you mean " + in_quotes(closest) + "?)";
+      message += known_.empty() ? "" : "; known keys here: " + join(known_);
+      issues_.add(key.source(), field(key.str()), message);
+    }
+  }
+
+  IssueList& issues() { return issues_; }
+
+ private:
+  std::nullopt_t wrong_type(const toml::node& value, std::string_view key, std::string_view expected) {
+    issues_.add(value.source(), field(key), "expected " + std::string(expected) + ", got " + type_name(value));
+    return std::nullopt;
+  }
+
+  const toml::table& table_;
+  std::string path_;
+  IssueList& issues_;
+  std::vector<std::string> known_;
+};
+
+bool check_name(IssueList& issues, const toml::key& key, const std::string& field, std::string_view what) {
+  try {
+    validate_name(what, key.str());
+    return true;
+  } catch (const Error& error) {
+    issues.add(key.source(), field, error.message());
+    return false;
+  }
+}
+
+void read_node(TableReader& root, Policy& policy) {
+  const toml::table* node = root.table("node", true);
+  if (node == nullptr) return;
+  TableReader reader(*node, "node", root.issues());
+  if (auto slots = reader.integer("slots", true, 1, kMaxSlots)) policy.slots = static_cast<int>(*slots);
+  if (auto idle = reader.duration("idle_before_lull", true)) policy.idle_before_lull = *idle;
+  reader.finish();
+}
+
+void read_scheduling(TableReader& root, Policy& policy) {
+  const toml::table* scheduling = root.table("scheduling", false);
+  if (scheduling == nullptr) return;
+  TableReader reader(*scheduling, "scheduling", root.issues());
+  if (auto reserve = reader.duration("reserve_after", false)) policy.reserve_after = *reserve;
+  reader.finish();
+}
+
+void read_resume(TableReader& root, Policy& policy) {
+  const toml::table* resume = root.table("resume", false);
+  if (resume == nullptr) return;
+  TableReader reader(*resume, "resume", root.issues());
+  if (auto fewer = reader.boolean("fewer_ranks", false)) policy.resume_on_fewer_ranks = *fewer;
+  if (auto more = reader.boolean("more_ranks", false)) policy.resume_on_more_ranks = *more;
+  reader.finish();
+}
+
+void read_victims(TableReader& root, Policy& policy) {
+  policy.victim_order = default_victim_order();
+  const toml::table* victims = root.table("victims", false);
+  if (victims == nullptr) return;
+  TableReader reader(*victims, "victims", root.issues());
+  const toml::node* order = reader.node("order", false);
+  if (order != nullptr) {
+    const std::string field = reader.field("order");
+    const toml::array* list = order->as_array();
+    if (list == nullptr || list->empty()) {
+      root.issues().add(order->source(), field, "expected a non-empty array of criteria");
+    } else {
+      std::vector<std::string> known;
+      for (VictimCriterion criterion : all_victim_criteria()) known.emplace_back(victim_criterion_name(criterion));
+      std::vector<VictimCriterion> parsed;
+      for (const toml::node& item : *list) {
+        const auto* text = item.as_string();
+        const std::optional<VictimCriterion> criterion =
+            text != nullptr ? victim_criterion_from_name(text->get()) : std::nullopt;
+        if (!criterion) {
+          root.issues().add(item.source(), field,
+                            (text != nullptr ? in_quotes(text->get()) : type_name(item)) +
+                                " is not a victim criterion (known: " + join(known) + ")");
+        } else if (std::find(parsed.begin(), parsed.end(), *criterion) != parsed.end()) {
+          root.issues().add(item.source(), field, in_quotes(text->get()) + " is listed twice");
+        } else {
+          parsed.push_back(*criterion);
+        }
+      }
+      policy.victim_order = std::move(parsed);
+    }
+  }
+  reader.finish();
+}
+
+void read_class(const toml::key& key, const toml::table& table, IssueList& issues, Policy& policy) {
+  const std::string path = "classes." + std::string(key.str());
+  TableReader reader(table, path, issues);
+  JobClass job_class;
+  job_class.name = key.str();
+  bool valid = check_name(issues, key, path, "class name");
+  auto priority = reader.integer("priority", true, 0, kMaxPriority);
+  auto preemptible = reader.boolean("preemptible", true);
+  valid = valid && priority && preemptible;
+  if (priority) job_class.priority = static_cast<int>(*priority);
+  if (preemptible) job_class.preemptible = *preemptible;
+
+  // Keys that only mean something for preemptible classes are refused on the
+  // others, so a policy cannot look protective while doing nothing.
+  const bool is_preemptible = preemptible.value_or(true);
+  auto only_if_preemptible = [&](std::string_view name) {
+    if (!is_preemptible && table.get(name) != nullptr) {
+      issues.add(table.get(name)->source(), reader.field(name), "has no effect: the class is not preemptible");
+      valid = false;
+    }
+  };
+  only_if_preemptible("grace");
+  only_if_preemptible("min_runtime");
+  only_if_preemptible("max_preemptions_per_hour");
+  if (auto grace = reader.duration("grace", is_preemptible)) job_class.grace = *grace;
+  if (auto min_runtime = reader.duration("min_runtime", false)) job_class.min_runtime = *min_runtime;
+  if (auto interval = reader.duration("checkpoint_interval", false)) job_class.checkpoint_interval = *interval;
+  const toml::node* limit_node = table.get("max_preemptions_per_hour");
+  if (limit_node != nullptr && limit_node->is_integer() && limit_node->as_integer()->get() == 0) {
+    reader.node("max_preemptions_per_hour", false);
+    issues.add(limit_node->source(), reader.field("max_preemptions_per_hour"),
+               "0 would forbid every preemption: write preemptible = false instead");
+    valid = false;
+  } else if (auto limit = reader.integer("max_preemptions_per_hour", false, 1, 3600)) {
+    job_class.max_preemptions_per_hour = static_cast<int>(*limit);
+  }
+  reader.finish();
+  if (valid) policy.classes.push_back(std::move(job_class));
+}
+
+struct PendingTenant {
+  std::string name;
+  std::string class_name;
+  toml::source_region class_where;
+  int quota = 0;
+  toml::source_region quota_where;
+};
+
+void read_tenant(const toml::key& key, const toml::table& table, IssueList& issues, std::vector<PendingTenant>& out) {
+  const std::string path = "tenants." + std::string(key.str());
+  TableReader reader(table, path, issues);
+  bool valid = check_name(issues, key, path, "tenant name");
+  PendingTenant tenant;
+  tenant.name = key.str();
+  auto class_name = reader.string("class", true);
+  auto quota = reader.integer("slots", true, 1, kMaxSlots);
+  reader.finish();
+  if (!valid || !class_name || !quota) return;
+  tenant.class_name = *class_name;
+  tenant.class_where = table.get("class")->source();
+  tenant.quota = static_cast<int>(*quota);
+  tenant.quota_where = table.get("slots")->source();
+  out.push_back(std::move(tenant));
+}
+
+// Reads every [<section>.<name>] table with `read_one`.
+template <typename ReadOne>
+void read_named_tables(TableReader& root, std::string_view section, ReadOne read_one) {
+  const toml::table* tables = root.table(section, true);
+  if (tables == nullptr) return;
+  if (tables->empty()) root.issues().add(tables->source(), std::string(section), "needs at least one entry");
+  for (auto&& [key, value] : *tables) {
+    const std::string path = std::string(section) + "." + std::string(key.str());
+    if (!value.is_table()) {
+      root.issues().add(value.source(), path, "expected a table ([" + path + "]), got " + type_name(value));
+      continue;
+    }
+    read_one(key, *value.as_table());
+  }
+}
+
+void resolve_tenants(std::vector<PendingTenant>& pending, IssueList& issues, Policy& policy,
+                     const std::set<std::string>& invalid_classes) {
+  std::vector<std::string> class_names;
+  for (const JobClass& job_class : policy.classes) class_names.push_back(job_class.name);
+  for (PendingTenant& tenant : pending) {
+    const std::string path = "tenants." + tenant.name;
+    const JobClass* job_class = policy.find_class(tenant.class_name);
+    if (job_class == nullptr) {
+      if (invalid_classes.count(tenant.class_name) == 0) {
+        issues.add(tenant.class_where, path + ".class",
+                   "no class " + in_quotes(tenant.class_name) + " (classes: " + join(class_names) + ")");
+      }
+      continue;
+    }
+    if (policy.slots > 0 && tenant.quota > policy.slots) {
+      issues.add(tenant.quota_where, path + ".slots",
+                 std::to_string(tenant.quota) + " is more than node.slots (" + std::to_string(policy.slots) + ")");
+      continue;
+    }
+    Tenant resolved;
+    resolved.name = tenant.name;
+    resolved.class_index = static_cast<std::size_t>(job_class - policy.classes.data());
+    resolved.slot_quota = tenant.quota;
+    policy.tenants.push_back(std::move(resolved));
+  }
+}
+
+}  // namespace
+
+std::string PolicyIssue::describe() const {
+  std::string out = source;
+  if (line > 0) out += ":" + std::to_string(line) + ":" + std::to_string(column);
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  return out + message;
+}
+
+PolicyLoadResult load_policy_text(std::string_view text, std::string_view source) {
+  PolicyLoadResult result;
+  IssueList issues(source);
+  toml::table document;
+  try {
+    document = toml::parse(text, source);
+  } catch (const toml::parse_error& error) {
+    issues.add(error.source(), "", "TOML syntax: " + std::string(error.description()));
+    result.issues = issues.take_in_file_order();
+    return result;
+  }
+
+  Policy policy;
+  TableReader root(document, "", issues);
+  read_node(root, policy);
+  read_scheduling(root, policy);
+  read_resume(root, policy);
+  read_victims(root, policy);
+
+  // Class names of [classes.*] tables that had errors: tenants naming them get no second issue.
+  std::set<std::string> invalid_classes;
+  read_named_tables(root, "classes", [&](const toml::key& key, const toml::table& table) {
+    const std::size_t before = policy.classes.size();
+    read_class(key, table, issues, policy);
+    if (policy.classes.size() == before) invalid_classes.insert(std::string(key.str()));
+  });
+  std::sort(policy.classes.begin(), policy.classes.end(),
+            [](const JobClass& a, const JobClass& b) { return a.name < b.name; });
+  std::vector<PendingTenant> pending;
+  read_named_tables(root, "tenants",
+                    [&](const toml::key& key, const toml::table& table) { read_tenant(key, table, issues, pending); });
+  root.finish();
+  resolve_tenants(pending, issues, policy, invalid_classes);
+  std::sort(policy.tenants.begin(), policy.tenants.end(),
+            [](const Tenant& a, const Tenant& b) { return a.name < b.name; });
+
+  if (issues.empty()) result.policy = std::move(policy);
+  result.issues = issues.take_in_file_order();
+  return result;
+}
+
+PolicyLoadResult load_policy_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    PolicyLoadResult result;
+    PolicyIssue issue;
+    issue.source = path.string();
+    issue.message = "cannot read the policy file (missing or not readable)";
+    result.issues.push_back(std::move(issue));
+    return result;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return load_policy_text(text.str(), path.string());
+}
+
+Policy load_policy_or_throw(const std::filesystem::path& path) {
+  PolicyLoadResult result = load_policy_file(path);
+  if (result.policy) return std::move(*result.policy);
+  std::string message = "invalid policy " + path.string() + " (" + std::to_string(result.issues.size()) +
+                        (result.issues.size() == 1 ? " problem):" : " problems):");
+  for (const PolicyIssue& issue : result.issues) message += "\n  " + issue.describe();
+  throw Error(ErrorCode::invalid_argument, message, "", "", "lull policy check " + path.string() + " lists them");
+}
+
+}  // namespace lull::policy
