@@ -13,14 +13,17 @@
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "lull/base/version.h"
+#include "policy_command.h"
 #include "run_command.h"
+#include "simulate_command.h"
 #include "verify_command.h"
 
 int main(int argc, char** argv) {
   using namespace lull::cli;
 
   CLI::App app{"lull — preemptible training jobs on surplus GPUs.\n"
-               "This build: run a job under lull; inspect and verify lull's HDF5 snapshots.",
+               "This build: run a job under lull; inspect and verify lull's HDF5 snapshots;\n"
+               "check a preemption policy and simulate it on a job trace.",
                "lull"};
   app.set_version_flag("--version", "lull " LULL_VERSION);
   app.require_subcommand(1);
@@ -33,6 +36,10 @@ int main(int argc, char** argv) {
   const CLI::App* verify = add_verify_command(app, verify_options);
   RunOptions run_options;
   const CLI::App* run = add_run_command(app, run_options);
+  PolicyCheckOptions policy_check_options;
+  const CLI::App* policy_check = add_policy_command(app, policy_check_options);
+  SimulateOptions simulate_options;
+  const CLI::App* simulate = add_simulate_command(app, simulate_options);
 
   try {
     app.parse(argc, argv);
@@ -50,6 +57,8 @@ int main(int argc, char** argv) {
     if (inspect->parsed()) return run_inspect(inspect_options, std::cout);
     if (verify->parsed()) return run_verify(verify_options, std::cout, std::cerr);
     if (run->parsed()) return run_job(run_options);
+    if (policy_check->parsed()) return run_policy_check(policy_check_options, std::cout, std::cerr);
+    if (simulate->parsed()) return run_simulate(simulate_options, std::cout);
     return kExitUsage;  // unreachable: require_subcommand(1)
   } catch (const lull::Error& error) {
     std::cerr << "lull: " << error.what() << "\n";

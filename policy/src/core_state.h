@@ -111,6 +111,11 @@ struct DecisionCore::State {
   void notify(JobRecord& victim, TimePoint now, std::optional<JobId> preempted_for, Decision& out);
   void report_wait(JobRecord& job, WaitReason reason, std::string detail, std::optional<TimePoint> until,
                    Decision& out);
+  void report_queued_behind_if_unseen(JobRecord& job, Decision& out);
+  // For a job of a class with max_preemptions_per_hour: drops preemptions
+  // older than an hour; returns when the oldest remaining one leaves the
+  // window if the job is at its limit (it may not be preempted before then).
+  std::optional<TimePoint> preemption_limit_lapses(JobRecord& job, TimePoint now);
 
   // --- scheduling_pass.cpp ---------------------------------------------------------------------
   // Starts, resumes, preempts and reports waits until nothing more can move.

@@ -98,6 +98,13 @@ void DecisionCore::State::report_wait(JobRecord& job, WaitReason reason, std::st
   emit(out, WaitAction{job.id, reason, std::move(detail), until});
 }
 
+void DecisionCore::State::report_queued_behind_if_unseen(JobRecord& job, Decision& out) {
+  // Not the oldest of its (tenant, size) queue, so the pass did not look at it.
+  if (job.waiting() && !job.reported_wait) {
+    report_wait(job, WaitReason::queued_behind, "earlier jobs of its tenant and size go first", {}, out);
+  }
+}
+
 void DecisionCore::State::submit(const SubmitEvent& event, TimePoint now, Decision& out) {
   auto reject = [&](std::string reason) { emit(out, RejectAction{event.job, std::move(reason)}); };
   const Tenant* tenant = policy.find_tenant(event.tenant);
@@ -131,9 +138,7 @@ void DecisionCore::State::submit(const SubmitEvent& event, TimePoint now, Decisi
   JobRecord& stored = jobs.emplace(job.id, std::move(job)).first->second;
   enqueue(stored, now);
   schedule(now, out);
-  // Not the oldest of its (tenant, size) queue: the pass did not look at it.
-  JobRecord& after = jobs.at(event.job);
-  if (after.waiting()) report_wait(after, WaitReason::queued_behind, "earlier jobs of its tenant go first", {}, out);
+  report_queued_behind_if_unseen(jobs.at(event.job), out);
 }
 
 void DecisionCore::State::job_exited(const JobExitEvent& event, TimePoint now, Decision& out) {
@@ -162,10 +167,7 @@ void DecisionCore::State::job_exited(const JobExitEvent& event, TimePoint now, D
     jobs.erase(found);  // finished, failed or cancelled
   }
   schedule(now, out);
-  if (resumable) {
-    JobRecord& after = jobs.at(event.job);
-    if (after.waiting()) report_wait(after, WaitReason::queued_behind, "earlier jobs of its tenant go first", {}, out);
-  }
+  if (resumable) report_queued_behind_if_unseen(jobs.at(event.job), out);
 }
 
 void DecisionCore::State::grace_expired(const GraceExpiredEvent& event, TimePoint now, Decision& out) {

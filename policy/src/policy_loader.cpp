@@ -351,15 +351,15 @@ void read_named_tables(TableReader& root, std::string_view section, ReadOne read
   }
 }
 
+// `declared_classes`: every [classes.*] name; those missing from policy.classes had errors of their own.
 void resolve_tenants(std::vector<PendingTenant>& pending, IssueList& issues, Policy& policy,
-                     const std::set<std::string>& invalid_classes) {
-  std::vector<std::string> class_names;
-  for (const JobClass& job_class : policy.classes) class_names.push_back(job_class.name);
+                     const std::set<std::string>& declared_classes) {
+  const std::vector<std::string> class_names(declared_classes.begin(), declared_classes.end());
   for (PendingTenant& tenant : pending) {
     const std::string path = "tenants." + tenant.name;
     const JobClass* job_class = policy.find_class(tenant.class_name);
     if (job_class == nullptr) {
-      if (invalid_classes.count(tenant.class_name) == 0) {
+      if (declared_classes.count(tenant.class_name) == 0) {
         issues.add(tenant.class_where, path + ".class",
                    "no class " + in_quotes(tenant.class_name) + " (classes: " + join(class_names) + ")");
       }
@@ -407,12 +407,10 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
   read_resume(root, policy);
   read_victims(root, policy);
 
-  // Class names of [classes.*] tables that had errors: tenants naming them get no second issue.
-  std::set<std::string> invalid_classes;
+  std::set<std::string> declared_classes;
   read_named_tables(root, "classes", [&](const toml::key& key, const toml::table& table) {
-    const std::size_t before = policy.classes.size();
+    declared_classes.insert(std::string(key.str()));
     read_class(key, table, issues, policy);
-    if (policy.classes.size() == before) invalid_classes.insert(std::string(key.str()));
   });
   std::sort(policy.classes.begin(), policy.classes.end(),
             [](const JobClass& a, const JobClass& b) { return a.name < b.name; });
@@ -420,7 +418,7 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
   read_named_tables(root, "tenants",
                     [&](const toml::key& key, const toml::table& table) { read_tenant(key, table, issues, pending); });
   root.finish();
-  resolve_tenants(pending, issues, policy, invalid_classes);
+  resolve_tenants(pending, issues, policy, declared_classes);
   std::sort(policy.tenants.begin(), policy.tenants.end(),
             [](const Tenant& a, const Tenant& b) { return a.name < b.name; });
 

@@ -12,8 +12,6 @@ namespace lull::policy {
 
 namespace {
 
-constexpr Duration kPreemptionWindow = std::chrono::hours(1);
-
 struct OlderFirst {
   bool operator()(const QueueHead& a, const QueueHead& b) const { return a.order > b.order; }
 };
@@ -85,6 +83,15 @@ class SchedulingPass {
                          "tenant " + tenant.name + " holds " + std::to_string(state_.tenant_held[job.tenant]) +
                              " of its " + std::to_string(tenant.slot_quota) + " slots",
                          {}, out_);
+      return Outcome::blocked;
+    }
+    // Resumed at its limit it could not be preempted: internal work would wait on it.
+    if (const std::optional<TimePoint> lapses = state_.preemption_limit_lapses(job, now_)) {
+      next_tick_.consider(*lapses);
+      state_.report_wait(job, WaitReason::preemption_limit,
+                         "preempted " + std::to_string(job.recent_preemptions.size()) +
+                             " time(s) in the last hour; resumed once it may be preempted again",
+                         lapses, out_);
       return Outcome::blocked;
     }
     const bool lull_only = job.preemptible;
@@ -207,15 +214,10 @@ class SchedulingPass {
         retry_at = std::min(retry_at, victim.started_at + victim_class.min_runtime);
         continue;
       }
-      if (victim_class.max_preemptions_per_hour) {
-        while (!victim.recent_preemptions.empty() && now_ - victim.recent_preemptions.front() >= kPreemptionWindow) {
-          victim.recent_preemptions.pop_front();
-        }
-        if (static_cast<int>(victim.recent_preemptions.size()) >= *victim_class.max_preemptions_per_hour) {
-          ++limited_jobs;
-          retry_at = std::min(retry_at, victim.recent_preemptions.front() + kPreemptionWindow);
-          continue;
-        }
+      if (const std::optional<TimePoint> lapses = state_.preemption_limit_lapses(victim, now_)) {
+        ++limited_jobs;
+        retry_at = std::min(retry_at, *lapses);
+        continue;
       }
       candidates.push_back({id, victim.ranks, victim.priority, victim.started_at,
                             estimate_work_lost(victim.ranks, victim.started_at, victim_class.checkpoint_interval, now_)});
@@ -241,6 +243,17 @@ class SchedulingPass {
 };
 
 }  // namespace
+
+std::optional<TimePoint> DecisionCore::State::preemption_limit_lapses(JobRecord& job, TimePoint now) {
+  constexpr Duration kWindow = std::chrono::hours(1);
+  const std::optional<int>& limit = policy.classes[job.job_class].max_preemptions_per_hour;
+  if (!limit) return std::nullopt;
+  while (!job.recent_preemptions.empty() && now - job.recent_preemptions.front() >= kWindow) {
+    job.recent_preemptions.pop_front();
+  }
+  if (static_cast<int>(job.recent_preemptions.size()) < *limit) return std::nullopt;
+  return job.recent_preemptions.front() + kWindow;
+}
 
 void DecisionCore::State::schedule(TimePoint now, Decision& out) {
   pool.advance(now);
