@@ -93,7 +93,6 @@ class Runtime::Impl {
       log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
     }
     schedule_.committed(step, steady_now());
-    step_started_ = steady_now();
     // A notice that came before or during the restore is acted on at the
     // next end_step() on every rank.
     take_agreed(agreement_.agree_now(local_vote(false)));
@@ -103,7 +102,6 @@ class Runtime::Impl {
   StepDecision end_step(std::uint64_t step) {
     if (stopped_) return StepDecision::stop;
     const double now = steady_now();
-    planner_.record_step(now - step_started_);
 
     // Step-based checkpoints are due on every rank alike; rank clocks
     // differ, so the time-based ones go through the vote. A vote cast before
@@ -122,7 +120,6 @@ class Runtime::Impl {
       take_agreed(agreement_.agree_now(local_vote(false)));
       if (agreed_notice_) stop_on_committed(step, "a preemption notice came during the checkpoint");
     }
-    step_started_ = steady_now();
     return stopped_ ? StepDecision::stop : StepDecision::proceed;
   }
 
@@ -215,7 +212,7 @@ class Runtime::Impl {
     }
     // The same answer on every rank: the tightest slack decides.
     const double first_guess = static_cast<double>(registry_.bytes()) / kFirstGuessBytesPerSecond + 0.05;
-    const double needed = planner_.checkpoint_estimate(first_guess);
+    const double needed = planner_.seconds_needed(first_guess);
     const double left = deadline_unix_ - wall_now();
     const auto slack_ms = static_cast<std::int64_t>((left - needed) * 1000.0);
     const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
@@ -287,7 +284,6 @@ class Runtime::Impl {
   std::optional<SnapshotStore> store_;
 
   std::optional<std::uint64_t> last_committed_;
-  double step_started_ = steady_now();
   bool agreed_notice_ = false;
   bool notice_logged_ = false;
   double deadline_unix_ = 0;

@@ -1,0 +1,260 @@
+#!/usr/bin/python3
+"""Preemption and resume of build/bin/train_mlp with real processes.
+
+Real mpirun, real `lull run`, real signals (SIGTERM, SIGUSR1, SIGKILL), real
+snapshot directories. Run one case with
+    LULL_BIN_DIR=build/bin /usr/bin/python3 tests/runtime/runtime_resume_test.py BitwiseResume.test_np2
+Random moments are drawn from a seed printed by each test (LULL_TEST_SEED to
+repeat one).
+"""
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+BIN = os.environ.get("LULL_BIN_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "build", "bin"))
+LULL = os.path.join(BIN, "lull")
+TRAIN = os.path.join(BIN, "train_mlp")
+MPI_ENV = {
+    "OMPI_ALLOW_RUN_AS_ROOT": "1",
+    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+    "OMPI_MCA_rmaps_base_oversubscribe": "1",
+    "LULL_LOG_LEVEL": "info",
+}
+STEP_MS = "4"
+
+
+def environment(**extra):
+    env = dict(os.environ)
+    env.update(MPI_ENV)
+    for key in [k for k in env if k.startswith("LULL_") and k not in MPI_ENV and k != "LULL_BIN_DIR"]:
+        del env[key]
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def mpirun(ranks, *args):
+    return ["mpirun", "-np", str(ranks), TRAIN, *args]
+
+
+def digest_of(stdout):
+    lines = stdout.strip().splitlines()
+    if not lines or not lines[-1].startswith("digest "):
+        raise AssertionError("no digest line at the end of the output:\n" + stdout)
+    return lines[-1].split()[1]
+
+
+def run(command, env, timeout=120):
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def rank_pids(mpirun_pid, count, timeout=20):
+    """The pids of the train_mlp ranks started by `mpirun_pid`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = subprocess.run(["pgrep", "-P", str(mpirun_pid), "-x", "train_mlp"], capture_output=True, text=True)
+        pids = [int(p) for p in found.stdout.split()]
+        if len(pids) == count:
+            return sorted(pids)
+        time.sleep(0.05)
+    raise AssertionError(f"mpirun {mpirun_pid} did not start {count} train_mlp ranks")
+
+
+def inspect(ckpt_dir):
+    out = subprocess.run([LULL, "inspect", "--json", ckpt_dir], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+class Scratch(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="lull-runtime-test-")
+        seed = int(os.environ.get("LULL_TEST_SEED", random.randrange(1 << 30)))
+        print(f"[{self.id()}] LULL_TEST_SEED={seed}", flush=True)
+        self.random = random.Random(seed)
+
+    def tearDown(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def reference_digest(self, ranks, *args):
+        result = run(mpirun(ranks, "--ckpt-dir", self.path("reference"), *args), environment())
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return digest_of(result.stdout)
+
+
+class BitwiseResume(Scratch):
+    """Uninterrupted vs. preempted (SIGTERM to `lull run`, at random moments, at least 3 times) and resumed."""
+
+    STEPS = "700"
+
+    def check(self, ranks):
+        args = ["--steps", self.STEPS, "--step-ms", STEP_MS]
+        expected = self.reference_digest(ranks, *args)
+        ckpt = self.path("preempted")
+        command = [LULL, "run", "--ckpt-dir", ckpt, "--grace", "20", "--every-steps", "100", "--", *mpirun(ranks, *args)]
+        preemptions, resumed_from, attempts = 0, [], 0
+        while True:
+            attempts += 1
+            self.assertLess(attempts, 20, "the job never finished")
+            job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if preemptions < 3:
+                time.sleep(self.random.uniform(0.6, 1.4))
+                job.send_signal(signal.SIGTERM)
+            stdout, stderr = job.communicate(timeout=120)
+            resumed = re.search(r"resumed from snapshot step (\d+)", stderr)
+            if resumed:
+                resumed_from.append(int(resumed.group(1)))
+            if job.returncode == 0:
+                break
+            self.assertEqual(job.returncode, 75, f"lull run exited {job.returncode}\n{stdout}\n{stderr}")
+            stopped = re.search(r"preempted after step (\d+)", stdout)
+            self.assertIsNotNone(stopped, stdout + stderr)
+            # The committed snapshot is the step every rank stopped at, or
+            # (too little time) an earlier one.
+            self.assertLessEqual(inspect(ckpt)["step"], int(stopped.group(1)))
+            preemptions += 1
+        self.assertGreaterEqual(preemptions, 3, "fewer than 3 preemptions landed before the end")
+        self.assertEqual(resumed_from, sorted(resumed_from), "a resume went backwards")
+        self.assertGreaterEqual(len(resumed_from), 3)
+        self.assertEqual(digest_of(stdout), expected, "the preempted and resumed run ended with other weights")
+
+    def test_np1(self):
+        self.check(1)
+
+    def test_np2(self):
+        self.check(2)
+
+    def test_np4(self):
+        self.check(4)
+
+
+class NoticeToOneRank(Scratch):
+    def test_sigusr1_to_one_rank_stops_all_at_one_step(self):
+        ranks = 3
+        ckpt = self.path("ckpt")
+        job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, "--steps", "100000", "--step-ms", STEP_MS),
+                               env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        pids = rank_pids(job.pid, ranks)
+        time.sleep(self.random.uniform(0.8, 1.5))
+        target = self.random.choice(pids)
+        os.kill(target, signal.SIGUSR1)
+        stdout, stderr = job.communicate(timeout=60)
+        self.assertEqual(job.returncode, 75, stdout + stderr)
+        stopped = int(re.search(r"preempted after step (\d+)", stdout).group(1))
+        snapshot = inspect(ckpt)
+        # One snapshot of that very step, with a shard of every rank.
+        self.assertEqual(snapshot["step"], stopped, stderr)
+        self.assertEqual(snapshot["world_size"], ranks)
+        self.assertEqual(subprocess.run([LULL, "verify", ckpt], capture_output=True).returncode, 0)
+        self.assertEqual(stderr.count("preemption notice"), 1, "only the signalled rank saw the notice:\n" + stderr)
+
+    def test_notice_before_restore_stops_after_one_step(self):
+        """A notice file already there when the job starts (a notice before restore())."""
+        notice = self.path("notice.json")
+        now = time.time()
+        with open(notice, "w") as f:
+            json.dump({"deadline_unix": now + 30, "grace_seconds": 30, "issued_unix": now, "reason": "test"}, f)
+        ckpt = self.path("ckpt")
+        result = run(mpirun(2, "--ckpt-dir", ckpt, "--steps", "500"), environment(LULL_NOTICE_FILE=notice))
+        self.assertEqual(result.returncode, 75, result.stdout + result.stderr)
+        self.assertIn("preempted after step 1;", result.stdout)
+        self.assertEqual(inspect(ckpt)["step"], 1)
+
+
+class ShortDeadline(Scratch):
+    def test_exits_on_the_previous_snapshot_when_a_new_one_cannot_fit(self):
+        """Grace below the runtime's exit margin: no new snapshot, a prompt exit 75 on the last one."""
+        ranks = 2
+        args = ["--steps", "600", "--step-ms", STEP_MS]
+        expected = self.reference_digest(ranks, *args)
+        ckpt = self.path("ckpt")
+        grace = 0.2
+        command = [LULL, "run", "--ckpt-dir", ckpt, "--grace", str(grace), "--every-steps", "50", "--",
+                   *mpirun(ranks, *args)]
+        stderr_file = open(self.path("stderr"), "w+")
+        job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=stderr_file, text=True)
+        time.sleep(self.random.uniform(1.0, 1.6))
+        signalled = time.monotonic()
+        job.send_signal(signal.SIGTERM)
+        # The ranks' last words: rank 0 prints this line just before it exits.
+        stdout, ranks_done = "", float("inf")
+        for line in job.stdout:
+            stdout += line
+            if line.startswith("preempted after step"):
+                ranks_done = time.monotonic() - signalled
+        job.wait(timeout=60)
+        job.stdout.close()
+        stderr_file.seek(0)
+        stderr = stderr_file.read()
+        stderr_file.close()
+        self.assertEqual(job.returncode, 75, stdout + stderr)
+        # mpirun's own teardown after a non-zero exit may outlast a grace this
+        # short (lull run then escalates); the ranks must not.
+        self.assertLess(ranks_done, grace, f"the ranks took {ranks_done:.2f} s to stop after SIGTERM")
+        self.assertIn("exiting on snapshot step", stderr)
+        stopped = int(re.search(r"preempted after step (\d+)", stdout).group(1))
+        committed = inspect(ckpt)["step"]
+        self.assertLess(committed, stopped, "a snapshot was written although it could not fit")
+        self.assertEqual(committed % 50, 0)
+        resumed = run(command, environment())
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"resumed from snapshot step {committed}", resumed.stderr)
+        self.assertEqual(digest_of(resumed.stdout), expected)
+
+
+class KilledRank(Scratch):
+    def test_sigkill_of_one_rank_ends_the_job_and_a_rerun_resumes(self):
+        ranks = 3
+        args = ["--steps", "600", "--step-ms", STEP_MS]
+        expected = self.reference_digest(ranks, *args)
+        ckpt = self.path("ckpt")
+        env = environment(LULL_EVERY_STEPS=40, LULL_COLLECTIVE_TIMEOUT=5)
+        job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, *args), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        pids = rank_pids(job.pid, ranks)
+        time.sleep(self.random.uniform(1.0, 1.8))
+        killed = time.monotonic()
+        os.kill(pids[1], signal.SIGKILL)
+        stdout, stderr = job.communicate(timeout=60)
+        took = time.monotonic() - killed
+        self.assertNotIn(job.returncode, (0, 75), stdout + stderr)
+        self.assertLess(took, 5 + 10, f"the other ranks took {took:.1f} s to go")
+        before = inspect(ckpt)["step"]
+        self.assertGreater(before, 0)
+        rerun = run(mpirun(ranks, "--ckpt-dir", ckpt, *args), env)
+        self.assertEqual(rerun.returncode, 0, rerun.stderr)
+        self.assertIn(f"resumed from snapshot step {before}", rerun.stderr)
+        self.assertEqual(digest_of(rerun.stdout), expected)
+
+
+class BadSetup(Scratch):
+    def test_missing_snapshot_directory_setting_is_a_clear_error(self):
+        result = run(mpirun(1, "--steps", "5"), environment())
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("LULL_CKPT_DIR", result.stderr)
+
+    def test_malformed_environment_names_the_variable(self):
+        result = run(mpirun(1, "--ckpt-dir", self.path("c"), "--steps", "5"), environment(LULL_EVERY_STEPS="ten"))
+        self.assertEqual(result.returncode, 1)
+        self.assertIn('LULL_EVERY_STEPS="ten"', result.stderr)
+
+    def test_other_model_shape_refuses_to_resume(self):
+        ckpt = self.path("c")
+        first = run(mpirun(1, "--ckpt-dir", ckpt, "--steps", "5", "--hidden", "8"), environment())
+        self.assertEqual(first.returncode, 0, first.stderr)
+        second = run(mpirun(1, "--ckpt-dir", ckpt, "--steps", "10", "--hidden", "9"), environment())
+        self.assertEqual(second.returncode, 1)
+        self.assertIn("mlp.params", second.stderr)
+        self.assertIn("no usable snapshot", second.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
