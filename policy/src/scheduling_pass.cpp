@@ -29,7 +29,7 @@ std::string slots_text(int count) { return std::to_string(count) + (count == 1 ?
 class SchedulingPass {
  public:
   SchedulingPass(DecisionCore::State& state, TimePoint now, Decision& out)
-      : state_(state), now_(now), out_(out) {
+      : state_(state), now_(now), out_(out), quota_held_back_(state.policy.tenants.size(), 0) {
     budget_.cooling = state.pool.cooling();
     budget_.lull = state.pool.in_lull();
     budget_.draining = state.draining_slots;
@@ -76,9 +76,11 @@ class SchedulingPass {
 
   Outcome place(JobRecord& job, const PriorityLevel& level, std::size_t level_index, int& reserve) {
     const Tenant& tenant = state_.policy.tenants[job.tenant];
-    const int quota_left = tenant.slot_quota - state_.tenant_held[job.tenant];
+    const int quota_left = tenant.slot_quota - state_.tenant_held[job.tenant] - quota_held_back_[job.tenant];
     const int need = job.queue_need;
     if (quota_left < need) {
+      // Once it has waited reserve_after, its tenant's later jobs may not take the quota it waits for.
+      if (now_ - job.waiting_since >= state_.policy.reserve_after) quota_held_back_[job.tenant] += std::max(0, quota_left);
       state_.report_wait(job, WaitReason::tenant_quota,
                          "tenant " + tenant.name + " holds " + std::to_string(state_.tenant_held[job.tenant]) +
                              " of its " + std::to_string(tenant.slot_quota) + " slots",
@@ -240,6 +242,7 @@ class SchedulingPass {
   PassBudget budget_;
   std::vector<std::pair<int, bool>> deferred_;  // (slots, lull_only) held from lower levels only
   TimeOfNextTick next_tick_;
+  std::vector<int> quota_held_back_;  // per tenant: quota kept for its long-waiting jobs
 };
 
 }  // namespace

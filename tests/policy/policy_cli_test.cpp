@@ -1,0 +1,180 @@
+// `lull policy check` and `lull simulate` as real processes.
+#include <sys/wait.h>
+
+#include <chrono>
+#include <fstream>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "support/test_process.h"
+
+namespace lull::test {
+namespace {
+
+const std::string kLull = LULL_BIN;
+const std::string kExamplePolicy = LULL_EXAMPLE_POLICY;
+const std::string kExampleTrace = LULL_EXAMPLE_TRACE;
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+CommandResult lull(std::vector<std::string> args, std::chrono::milliseconds timeout = std::chrono::minutes(2)) {
+  args.insert(args.begin(), kLull);
+  ChildProcess child(args);
+  child.close_stdin();
+  const int status = child.wait(timeout);
+  CommandResult run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  run.out = child.out();
+  run.err = child.err();
+  return run;
+}
+
+std::string write_file(const ScratchDir& dir, const std::string& name, const std::string& text) {
+  const std::string path = (dir.path() / name).string();
+  std::ofstream(path) << text;
+  return path;
+}
+
+const std::string kSmallPolicy = R"([node]
+slots = 4
+idle_before_lull = "0s"
+[classes.internal]
+priority = 100
+preemptible = false
+[classes.spot]
+priority = 10
+preemptible = true
+grace = "2m"
+checkpoint_interval = "10m"
+[tenants.lab]
+class = "internal"
+slots = 4
+[tenants.guest]
+class = "spot"
+slots = 4
+)";
+
+TEST(PolicyCheck, AValidFileGetsASummary) {
+  const CommandResult run = lull({"policy", "check", kExamplePolicy});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find(": valid"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("64 slots; a lull begins after 10m idle"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("spot      priority 10"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("globex    class spot, quota 48 slots"), std::string::npos) << run.out;
+}
+
+TEST(PolicyCheck, AnInvalidFileGetsEveryErrorWithLineAndColumn) {
+  ScratchDir dir("policy-check");
+  std::string text = kSmallPolicy;
+  text.replace(text.find("slots = 4\nidle"), 9, "slots = -1");
+  text.replace(text.find("\"2m\""), 4, "\"2 minutes\"");
+  text.replace(text.find("class = \"spot\""), 14, "class = \"spto\"");
+  const std::string path = write_file(dir, "bad.toml", text);
+  const CommandResult run = lull({"policy", "check", path});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(run.out.empty()) << run.out;
+  EXPECT_NE(run.err.find(path + ":2:9: node.slots: -1 is out of range"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(path + ":10:9: classes.spot.grace: \"2 minutes\" is not a duration (use 30s, 5m, 1h)"),
+            std::string::npos) << run.err;
+  EXPECT_NE(run.err.find(path + ":16:9: tenants.guest.class: no class \"spto\""), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("3 problems"), std::string::npos) << run.err;
+}
+
+TEST(PolicyCheck, AnUnknownKeyIsAnError) {
+  ScratchDir dir("policy-check");
+  std::string text = kSmallPolicy;
+  text.replace(text.find("checkpoint_interval"), 19, "checkpoint_intervall");
+  const CommandResult run = lull({"policy", "check", write_file(dir, "typo.toml", text)});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find(":11:1: classes.spot.checkpoint_intervall: unknown key \"checkpoint_intervall\" (did you mean "
+                         "\"checkpoint_interval\"?)"),
+            std::string::npos) << run.err;
+}
+
+// One tenant job (4 ranks, 2 h of compute, 1 min snapshots every 10 min) and
+// one internal job at 1 h that needs the whole node for 30 min:
+//   at 1h the tenant has 55 min of compute (five 11-min cycles, 5 min into
+//   the sixth); noticed, it writes a snapshot in 1 min (grace 2 min) and exits
+//   75 at 1h1m, losing nothing; the internal job starts 1 min late; the tenant
+//   resumes at 1h31m with 65 min left (+6 snapshots) and ends at 2h42m.
+//   Useful 4 x 120 min = 8.0 slot-hours of 4 x (61 + 71) min = 8.8 held: 90.9%.
+TEST(Simulate, SmallTraceFiguresMatchTheHandComputation) {
+  ScratchDir dir("simulate");
+  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  const std::string trace = write_file(dir, "trace.csv",
+                                       "submit,class,tenant,ranks,duration,checkpoint_cost\n"
+                                       "0s,spot,guest,4,2h,1m\n"
+                                       "1h,internal,lab,4,30m,0s\n");
+  const CommandResult run = lull({"simulate", "--policy", policy, "--trace", trace});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("2 jobs (1 internal, 1 tenant) on 4 slots"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("all jobs done at 2h42m"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("surplus          100.0% of the window"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("tenants used     100.0% of that surplus"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("mean 1m, p99 1m, max 1m; 1 of 1 internal jobs started later"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("preemptions      1 notices, 0 killed"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("tenant work lost 0.0 slot-hours"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("tenant goodput   90.9% (useful compute 8.0 slot-hours of 8.8 slot-hours held"),
+            std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("2 finished, 0 rejected, 0 unfinished"), std::string::npos) << run.out;
+}
+
+// The same, but snapshots take 3 min, longer than the 2 min grace: the
+// tenant (13-min cycles: four done by 52 min) is killed at 1h2m and loses the
+// 10 min computed since its last snapshot at 40 min of compute (4 x 10 min = 0.7 slot-hours).
+TEST(Simulate, ASnapshotThatDoesNotFitInTheGraceLosesWork) {
+  ScratchDir dir("simulate");
+  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  const std::string trace = write_file(dir, "trace.csv",
+                                       "submit,class,tenant,ranks,duration,checkpoint_cost\n"
+                                       "0s,spot,guest,4,2h,3m\n"
+                                       "1h,internal,lab,4,30m,0s\n");
+  const CommandResult run = lull({"simulate", "--policy", policy, "--trace", trace});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("1 notices, 1 killed at the deadline"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("mean 2m, p99 2m, max 2m"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("tenant work lost 0.7 slot-hours"), std::string::npos) << run.out;
+}
+
+TEST(Simulate, TheExampleTraceRuns) {
+  const CommandResult run = lull({"simulate", "--policy", kExamplePolicy, "--trace", kExampleTrace});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("tenants used"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("0 rejected, 0 unfinished"), std::string::npos) << run.out;
+}
+
+TEST(Simulate, ABadTraceNamesItsLine) {
+  ScratchDir dir("simulate");
+  const std::string trace = write_file(dir, "trace.csv",
+                                       "submit,class,tenant,ranks,duration,checkpoint_cost\n"
+                                       "0s,spot,globex,4,2h,1m\n"
+                                       "1h,spot,globex,four,2h,1m\n");
+  const CommandResult run = lull({"simulate", "--policy", kExamplePolicy, "--trace", trace});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("trace.csv:3: ranks: \"four\" is not a positive integer"), std::string::npos) << run.err;
+}
+
+// 100,000 jobs on 10,000 slots, generated then replayed (twice: with and
+// without tenants). The issue asks for well under a minute on 2 cores.
+TEST(Simulate, TenThousandSlotsAndAHundredThousandJobsWellUnderAMinute) {
+  ScratchDir dir("simulate-scale");
+  const std::string trace = (dir.path() / "trace.csv").string();
+  const CommandResult generated = lull({"simulate", "--policy", kExamplePolicy, "--generate", trace, "--jobs", "100000",
+                              "--slots", "10000", "--seed", "3"});
+  ASSERT_EQ(generated.exit_code, 0) << generated.err;
+  const auto start = std::chrono::steady_clock::now();
+  const CommandResult run = lull({"simulate", "--policy", kExamplePolicy, "--trace", trace, "--slots", "10000"});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::cout << run.out << "simulate wall time: " << seconds << " s\n";
+  EXPECT_NE(run.out.find("100000 jobs"), std::string::npos);
+  EXPECT_LT(seconds, 30.0);
+}
+
+}  // namespace
+}  // namespace lull::test
