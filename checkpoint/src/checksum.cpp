@@ -3,13 +3,13 @@
 #include <xxhash.h>
 
 #include <cstdio>
-#include <thread>
 
 namespace lull::detail {
 
 std::uint64_t checksum(const void* data, std::size_t size) noexcept { return XXH3_64bits(data, size); }
 
-Checksummer::Checksummer() : state_(XXH3_createState()) { XXH3_64bits_reset(static_cast<XXH3_state_t*>(state_)); }
+Checksummer::Checksummer() : state_(XXH3_createState()) { reset(); }
+void Checksummer::reset() noexcept { XXH3_64bits_reset(static_cast<XXH3_state_t*>(state_)); }
 Checksummer::~Checksummer() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
 void Checksummer::update(const void* data, std::size_t size) noexcept {
   XXH3_64bits_update(static_cast<XXH3_state_t*>(state_), data, size);
@@ -35,34 +35,6 @@ bool parse_checksum_text(const std::string& text, std::uint64_t& value) noexcept
   }
   value = v;
   return true;
-}
-
-namespace {
-// Below this, a thread costs more than the hash.
-constexpr std::size_t kBackgroundThreshold = 1u << 20;
-}  // namespace
-
-struct BackgroundChecksum::State {
-  std::uint64_t value = 0;
-  std::thread worker;
-};
-
-BackgroundChecksum::BackgroundChecksum(const void* data, std::size_t size) : state_(new State) {
-  if (size < kBackgroundThreshold) {
-    state_->value = checksum(data, size);
-  } else {
-    state_->worker = std::thread([this, data, size] { state_->value = checksum(data, size); });
-  }
-}
-
-BackgroundChecksum::~BackgroundChecksum() {
-  if (state_->worker.joinable()) state_->worker.join();
-  delete state_;
-}
-
-std::uint64_t BackgroundChecksum::get() {
-  if (state_->worker.joinable()) state_->worker.join();
-  return state_->value;
 }
 
 }  // namespace lull::detail

@@ -17,6 +17,7 @@ class Checksummer {
   ~Checksummer();
   Checksummer(const Checksummer&) = delete;
   Checksummer& operator=(const Checksummer&) = delete;
+  void reset() noexcept;  // back to the checksum of nothing
   void update(const void* data, std::size_t size) noexcept;
   std::uint64_t digest() const noexcept;
 
@@ -28,20 +29,5 @@ class Checksummer {
 std::string checksum_text(std::uint64_t value);
 // Inverse of checksum_text; false when malformed.
 bool parse_checksum_text(const std::string& text, std::uint64_t& value) noexcept;
-
-// checksum() of a buffer, computed on another thread for large buffers
-// while the caller does I/O on the same (read-only) bytes.
-class BackgroundChecksum {
- public:
-  BackgroundChecksum(const void* data, std::size_t size);
-  ~BackgroundChecksum();  // joins
-  BackgroundChecksum(const BackgroundChecksum&) = delete;
-  BackgroundChecksum& operator=(const BackgroundChecksum&) = delete;
-  std::uint64_t get();  // joins, returns the digest
-
- private:
-  struct State;
-  State* state_;
-};
 
 }  // namespace lull::detail

@@ -30,6 +30,10 @@ std::uint64_t JsonFields::u64(const nlohmann::json& object, const char* key) con
   return value.get<std::uint64_t>();
 }
 
+std::uint64_t JsonFields::u64_or(const nlohmann::json& object, const char* key, std::uint64_t fallback) const {
+  return object.contains(key) ? u64(object, key) : fallback;
+}
+
 std::int64_t JsonFields::i64(const nlohmann::json& object, const char* key) const {
   const auto& value = field(object, key);
   if (!value.is_number_integer()) fail(std::string("field \"") + key + "\" is not an integer");

@@ -20,6 +20,8 @@ class JsonFields {
 
   const nlohmann::json& field(const nlohmann::json& object, const char* key) const;
   std::uint64_t u64(const nlohmann::json& object, const char* key) const;
+  // u64(), or `fallback` when the field is absent (added in a later version).
+  std::uint64_t u64_or(const nlohmann::json& object, const char* key, std::uint64_t fallback) const;
   std::int64_t i64(const nlohmann::json& object, const char* key) const;
   int int32(const nlohmann::json& object, const char* key) const;
   std::string string(const nlohmann::json& object, const char* key) const;

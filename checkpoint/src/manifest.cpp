@@ -32,14 +32,19 @@ std::string manifest_to_json(const Manifest& m) {
                         {"offset", s.box.offset},
                         {"extent", s.box.extent},
                         {"bytes", s.bytes},
-                        {"checksum", checksum_text(s.checksum)}});
+                        {"checksum", checksum_text(s.checksum)},
+                        {"file_offset", s.file_offset}});
     }
     tensors.push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"shards", shards}});
   }
   doc["tensors"] = std::move(tensors);
   json blobs = json::array();
   for (const auto& b : m.blobs) {
-    blobs.push_back({{"rank", b.rank}, {"name", b.name}, {"bytes", b.bytes}, {"checksum", checksum_text(b.checksum)}});
+    blobs.push_back({{"rank", b.rank},
+                     {"name", b.name},
+                     {"bytes", b.bytes},
+                     {"checksum", checksum_text(b.checksum)},
+                     {"file_offset", b.file_offset}});
   }
   doc["blobs"] = std::move(blobs);
   json files = json::array();
@@ -74,13 +79,15 @@ Manifest manifest_from_json(std::string_view text) {
       shard.box = {in.shape(s, "offset"), in.shape(s, "extent")};
       shard.bytes = in.u64(s, "bytes");
       shard.checksum = in.checksum(s, "checksum");
+      shard.file_offset = in.u64_or(s, "file_offset", 0);
       if (!inside(shard.box, entry.shape)) in.fail("a shard of tensor \"" + entry.name + "\" lies outside it");
       entry.shards.push_back(std::move(shard));
     }
     m.tensors.push_back(std::move(entry));
   }
   for (const auto& b : in.array(doc, "blobs")) {
-    m.blobs.push_back({in.int32(b, "rank"), in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum")});
+    m.blobs.push_back({in.int32(b, "rank"), in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum"),
+                       in.u64_or(b, "file_offset", 0)});
   }
   for (const auto& f : in.array(doc, "files")) {
     m.files.push_back({in.int32(f, "rank"), in.string(f, "name"), in.u64(f, "bytes")});

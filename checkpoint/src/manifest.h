@@ -22,6 +22,9 @@ struct ShardEntry {
   Box box;
   std::uint64_t bytes = 0;
   std::uint64_t checksum = 0;
+  // Where the bytes start in the rank's shard file, so a reader needs no
+  // HDF5 lookup; 0 in manifests written before it was recorded.
+  std::uint64_t file_offset = 0;
 };
 
 struct TensorEntry {
@@ -36,6 +39,7 @@ struct BlobEntry {
   std::string name;
   std::uint64_t bytes = 0;
   std::uint64_t checksum = 0;
+  std::uint64_t file_offset = 0;  // as ShardEntry::file_offset
 };
 
 struct FileEntry {

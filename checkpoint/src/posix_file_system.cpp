@@ -76,6 +76,11 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     if (::fsync(fd_.get()) != 0) throw_errno("fsync", path_.string());
   }
 
+  // A failed hint is no error: sync() reports real ones.
+  void start_writeback(std::uint64_t offset, std::uint64_t size) override {
+    ::sync_file_range(fd_.get(), static_cast<off_t>(offset), static_cast<off_t>(size), SYNC_FILE_RANGE_WRITE);
+  }
+
   std::uint64_t size() override {
     struct stat st {};
     if (::fstat(fd_.get(), &st) != 0) throw_errno("fstat", path_.string());

@@ -59,7 +59,8 @@ class RootWriter {
       auto& g = rank_groups.at(static_cast<std::size_t>(b.rank));
       if (!g.valid()) g = group(ranks, std::to_string(b.rank).c_str());
       write_global(g, b.name, DType::u8, Shape{b.bytes},
-                   {ShardEntry{b.rank, Box{{0}, {b.bytes}}, b.bytes, b.checksum}}, blob_path(b.rank, b.name));
+                   {ShardEntry{b.rank, Box{{0}, {b.bytes}}, b.bytes, b.checksum, b.file_offset}},
+                   blob_path(b.rank, b.name));
     }
 
     Hid metadata = group(file_, "metadata");

@@ -34,12 +34,16 @@ std::string ShardReport::to_json() const {
                     {"offset", t.offset},
                     {"extent", t.extent},
                     {"bytes", t.bytes},
-                    {"checksum", detail::checksum_text(t.checksum)}});
+                    {"checksum", detail::checksum_text(t.checksum)},
+                    {"file_offset", t.file_offset}});
   }
   doc["tensors"] = std::move(list);
   json blob_list = json::array();
   for (const auto& b : blobs) {
-    blob_list.push_back({{"name", b.name}, {"bytes", b.bytes}, {"checksum", detail::checksum_text(b.checksum)}});
+    blob_list.push_back({{"name", b.name},
+                         {"bytes", b.bytes},
+                         {"checksum", detail::checksum_text(b.checksum)},
+                         {"file_offset", b.file_offset}});
   }
   doc["blobs"] = std::move(blob_list);
   doc["metadata"] = metadata;
@@ -59,10 +63,11 @@ ShardReport ShardReport::from_json(std::string_view text) {
   for (const auto& t : in.array(doc, "tensors")) {
     r.tensors.push_back({in.string(t, "name"), in.dtype(t, "dtype"), in.shape(t, "global_shape"),
                          in.shape(t, "offset"), in.shape(t, "extent"), in.u64(t, "bytes"),
-                         in.checksum(t, "checksum")});
+                         in.checksum(t, "checksum"), in.u64_or(t, "file_offset", 0)});
   }
   for (const auto& b : in.array(doc, "blobs")) {
-    r.blobs.push_back({in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum")});
+    r.blobs.push_back(
+        {in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum"), in.u64_or(b, "file_offset", 0)});
   }
   const auto& meta = in.field(doc, "metadata");
   if (!meta.is_object()) in.fail("field \"metadata\" is not an object");

@@ -1,13 +1,14 @@
 #pragma once
-// ShardSource — the reading side of one rank's shard file: finds a dataset,
-// checks that it is what the manifest says, and reads its raw bytes while
-// checksumming them.
+// ShardSource — the reading side of one rank's shard file: finds a dataset
+// (at the offset the manifest recorded, or through HDF5 for manifests that
+// did not record it) and reads its raw bytes while checksumming them.
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 
+#include "checksum_pipeline.h"
 #include "hdf5_handle.h"
 #include "lull/checkpoint/dtype.h"
 #include "lull/checkpoint/file_system.h"
@@ -23,15 +24,20 @@ struct RawLocation {
 class ShardSource {
  public:
   // Opens lazily: nothing touches the file until the first call.
-  ShardSource(FileSystem& fs, std::filesystem::path path, int rank);
+  // `file_bytes` is its size, checked when the snapshot was opened.
+  ShardSource(FileSystem& fs, std::filesystem::path path, int rank, std::uint64_t file_bytes);
+
+  // The `bytes` at `offset` as the manifest recorded them for `object`
+  // (for messages). Throws Error(corrupt) when they leave the file.
+  RawLocation recorded(const std::string& object, std::uint64_t offset, std::uint64_t bytes) const;
 
   // The dataset at `object_path` (e.g. "/tensors/w"), checked to have
   // `dtype` and `extent` and `bytes` of contiguous storage.
   // Throws Error(corrupt) saying what differs.
   RawLocation locate(const std::string& object_path, DType dtype, const Shape& extent, std::uint64_t bytes);
 
-  // Reads `where` into `out` and returns the XXH3-64 of the bytes read; the
-  // checksum runs on another thread, one chunk behind the reads.
+  // Reads `where` into `out` and returns the XXH3-64 of the bytes read;
+  // a large dataset is checksummed on another thread, a piece behind the reads.
   std::uint64_t read_checksummed(const RawLocation& where, void* out);
 
   // Reads `where` into `out` without checksumming (already verified).
@@ -46,8 +52,10 @@ class ShardSource {
   FileSystem& fs_;
   std::filesystem::path path_;
   int rank_;
+  std::uint64_t file_bytes_;
   Hid file_;
   std::unique_ptr<RandomAccessFile> raw_;
+  ChecksumPipeline checksums_;
 };
 
 }  // namespace lull::detail

@@ -65,6 +65,14 @@ std::vector<const ShardReport*> check_reports(std::uint64_t step, const std::vec
   return by_rank;
 }
 
+void check_inside_file(const ShardReport& r, const std::string& object, std::uint64_t offset, std::uint64_t bytes) {
+  if (offset != 0 && (offset > r.file_bytes || bytes > r.file_bytes - offset)) {
+    throw Error(ErrorCode::invalid_argument, "rank " + std::to_string(r.rank) + " reports " + object + " at bytes [" +
+                                                 std::to_string(offset) + ", +" + std::to_string(bytes) +
+                                                 ") of a shard file of " + std::to_string(r.file_bytes) + " bytes");
+  }
+}
+
 Manifest build_manifest(std::uint64_t step, const std::vector<const ShardReport*>& by_rank) {
   Manifest m;
   m.step = step;
@@ -89,9 +97,13 @@ Manifest build_manifest(std::uint64_t step, const std::vector<const ShardReport*
                         ", another rank " + std::string(dtype_name(entry.dtype)) + " " +
                         describe(Box{Shape(entry.shape.size(), 0), entry.shape}));
       }
-      entry.shards.push_back({r->rank, Box{t.offset, t.extent}, t.bytes, t.checksum});
+      check_inside_file(*r, "tensor \"" + t.name + "\"", t.file_offset, t.bytes);
+      entry.shards.push_back({r->rank, Box{t.offset, t.extent}, t.bytes, t.checksum, t.file_offset});
     }
-    for (const auto& b : r->blobs) m.blobs.push_back({r->rank, b.name, b.bytes, b.checksum});
+    for (const auto& b : r->blobs) {
+      check_inside_file(*r, "blob \"" + b.name + "\"", b.file_offset, b.bytes);
+      m.blobs.push_back({r->rank, b.name, b.bytes, b.checksum, b.file_offset});
+    }
   }
   for (auto& [name, entry] : tensors) {
     std::vector<Box> boxes;

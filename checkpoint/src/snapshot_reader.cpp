@@ -128,7 +128,7 @@ ShardSource& SnapshotReader::Impl::source(int rank) {
       throw Error(ErrorCode::corrupt, root_.string() + ": manifest has data of rank " + std::to_string(rank) +
                                           " but no shard file for it");
     }
-    slot = std::make_unique<ShardSource>(FileSystem::posix(), dir_ / file->name, rank);
+    slot = std::make_unique<ShardSource>(FileSystem::posix(), dir_ / file->name, rank, file->bytes);
   }
   return *slot;
 }
@@ -144,7 +144,9 @@ void SnapshotReader::Impl::checksum_failed(const std::string& object, int rank, 
 void SnapshotReader::Impl::read_shard(const TensorEntry& tensor, std::size_t index, void* out) {
   const ShardEntry& shard = tensor.shards[index];
   ShardSource& src = source(shard.rank);
-  RawLocation where = src.locate(tensor_path(tensor.name), tensor.dtype, shard.box.extent, shard.bytes);
+  const RawLocation where = shard.file_offset != 0
+                                ? src.recorded(tensor_path(tensor.name), shard.file_offset, shard.bytes)
+                                : src.locate(tensor_path(tensor.name), tensor.dtype, shard.box.extent, shard.bytes);
   auto key = std::make_pair(tensor.name, index);
   if (verified_.contains(key)) {
     src.read(where, out);
@@ -194,7 +196,9 @@ std::vector<std::byte> SnapshotReader::Impl::read_blob(int rank, std::string_vie
     std::vector<std::byte> out(b.bytes);
     if (b.bytes == 0) return out;
     ShardSource& src = source(rank);
-    RawLocation where = src.locate(blob_path(rank, b.name), DType::u8, Shape{b.bytes}, b.bytes);
+    const std::string path = blob_path(rank, b.name);
+    const RawLocation where = b.file_offset != 0 ? src.recorded(path, b.file_offset, b.bytes)
+                                                 : src.locate(path, DType::u8, Shape{b.bytes}, b.bytes);
     std::uint64_t actual = src.read_checksummed(where, out.data());
     if (actual != b.checksum) checksum_failed("blob \"" + b.name + "\"", rank, b.checksum, actual);
     return out;

@@ -12,6 +12,7 @@
 #include "lull/base/error.h"
 #include "lull/base/names.h"
 #include "pending_lock.h"
+#include "shard_sink.h"
 #include "shard_file.h"
 #include "tiling.h"
 
@@ -88,11 +89,11 @@ class SnapshotWriter::Impl {
     tensors_ = make_group(file_, kTensorsGroup);
     Hid ranks = make_group(file_, kRanksGroup);
     blobs_ = make_group(ranks, std::to_string(rank).c_str());
-    raw_ = fs_.open_file(partial_, /*writable=*/true);
+    sink_ = std::make_unique<ShardSink>(fs_.open_file(partial_, /*writable=*/true));
   }
 
   ~Impl() {
-    raw_.reset();
+    sink_.reset();
     file_ = Hid();
     tensors_ = Hid();
     blobs_ = Hid();
@@ -103,11 +104,13 @@ class SnapshotWriter::Impl {
     validate_name("tensor name", name);
     check_box(name, global_shape, offset, extent);
     claim(tensor_names_, "tensor", name);
-    TensorShard shard{std::string(name), dtype, global_shape, offset, extent, 0, 0};
+    TensorShard shard{std::string(name), dtype, global_shape, offset, extent, 0, 0, 0};
     shard.bytes = element_count(extent) * dtype_size(dtype);
     if (shard.bytes > 0) {
       if (data == nullptr) throw Error(ErrorCode::invalid_argument, "tensor \"" + shard.name + "\": data is null");
-      shard.checksum = write_dataset(tensors_, shard.name, dtype, extent, data, shard.bytes);
+      const RawWrite raw = write_dataset(tensors_, shard.name, dtype, extent, data, shard.bytes);
+      shard.checksum = raw.checksum;
+      shard.file_offset = raw.file_offset;
     }
     report_.tensors.push_back(std::move(shard));
   }
@@ -125,8 +128,10 @@ class SnapshotWriter::Impl {
   void write_blob(std::string_view name, std::span<const std::byte> bytes) {
     validate_name("blob name", name);
     claim(blob_names_, "blob", name);
-    BlobRecord blob{std::string(name), bytes.size(), 0};
-    blob.checksum = write_dataset(blobs_, blob.name, DType::u8, Shape{bytes.size()}, bytes.data(), bytes.size());
+    BlobRecord blob{std::string(name), bytes.size(), 0, 0};
+    const RawWrite raw = write_dataset(blobs_, blob.name, DType::u8, Shape{bytes.size()}, bytes.data(), bytes.size());
+    blob.checksum = raw.checksum;
+    blob.file_offset = raw.file_offset;
     report_.blobs.push_back(std::move(blob));
   }
 
@@ -141,9 +146,8 @@ class SnapshotWriter::Impl {
     tensors_ = Hid();
     blobs_ = Hid();
     if (!file_.close()) throw hdf5_error("H5Fclose", partial_.string());
-    raw_->sync();
-    report_.file_bytes = raw_->size();
-    raw_.reset();
+    report_.file_bytes = sink_->sync();
+    sink_.reset();
     // Atomic within the pending directory: a shard file of a crashed earlier
     // attempt at this step is replaced whole or not at all.
     fs_.rename(partial_, pending_ / report_.file);
@@ -169,21 +173,23 @@ class SnapshotWriter::Impl {
     }
   }
 
-  // Creates the dataset and writes its raw bytes directly at its offset,
-  // checksumming on another thread meanwhile. Returns the checksum.
-  std::uint64_t write_dataset(hid_t group, const std::string& name, DType dtype, const Shape& extent,
+  struct RawWrite {
+    std::uint64_t checksum = 0;
+    std::uint64_t file_offset = 0;  // 0 when there are no bytes
+  };
+
+  // Creates the dataset and writes its raw bytes directly at its offset.
+  RawWrite write_dataset(hid_t group, const std::string& name, DType dtype, const Shape& extent,
                               const void* data, std::uint64_t bytes) {
     Hid type = make_hdf5_type(dtype);
     Hid space = make_dataspace(extent);
     Hid dcpl = raw_dataset_creation();
     Hid dataset(check_id(H5Dcreate2(group, name.c_str(), type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2",
                          partial_.string() + ":" + name));
-    if (bytes == 0) return checksum(data, 0);
+    if (bytes == 0) return {checksum(data, 0), 0};
     haddr_t offset = H5Dget_offset(dataset);
     if (offset == HADDR_UNDEF) throw hdf5_error("H5Dget_offset", partial_.string() + ":" + name);
-    BackgroundChecksum sum(data, bytes);
-    raw_->write_at(offset, data, bytes);
-    return sum.get();
+    return {sink_->write_checksummed(offset, data, bytes), offset};
   }
 
   FileSystem& fs_;
@@ -195,7 +201,7 @@ class SnapshotWriter::Impl {
   Hid file_;
   Hid tensors_;
   Hid blobs_;
-  std::unique_ptr<RandomAccessFile> raw_;
+  std::unique_ptr<ShardSink> sink_;
   std::set<std::string> tensor_names_;
   std::set<std::string> blob_names_;
   bool finished_ = false;

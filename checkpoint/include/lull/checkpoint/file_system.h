@@ -39,6 +39,12 @@ class RandomAccessFile {
   // fsync.
   virtual void sync() = 0;
   virtual std::uint64_t size() = 0;
+
+  // Starts writing [offset, offset+size) to the device without waiting
+  // (sync_file_range WRITE), so that sync() later has less left to do. A
+  // hint, never needed for durability: the default does nothing, so a
+  // decorating test file system may leave it out.
+  virtual void start_writeback(std::uint64_t /*offset*/, std::uint64_t /*size*/) {}
 };
 
 class FileSystem {

@@ -26,6 +26,7 @@ struct TensorShard {
   Shape extent;
   std::uint64_t bytes = 0;
   std::uint64_t checksum = 0;
+  std::uint64_t file_offset = 0;  // where its bytes start in the shard file; 0 = not recorded
 };
 
 // One rank-local blob (RNG state, data cursor, ...).
@@ -33,6 +34,7 @@ struct BlobRecord {
   std::string name;
   std::uint64_t bytes = 0;
   std::uint64_t checksum = 0;
+  std::uint64_t file_offset = 0;  // as TensorShard::file_offset
 };
 
 struct ShardReport {
