@@ -10,6 +10,8 @@ install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS lull_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# `lull report`'s drawing script (launcher/CMakeLists.txt tells lull where).
+install(PROGRAMS launcher/report/timeline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
 install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ ${PROJECT_BINARY_DIR}/generated/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 

@@ -10,7 +10,7 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libspdlog-dev libgtest-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev libxxhash-dev
-  python3 python3-h5py python3-numpy
+  python3 python3-h5py python3-numpy python3-matplotlib
 )
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(python3-torch)

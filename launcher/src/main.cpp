@@ -14,6 +14,7 @@
 #include "lull/base/log.h"
 #include "lull/base/version.h"
 #include "policy_command.h"
+#include "report_command.h"
 #include "run_command.h"
 #include "simulate_command.h"
 #include "verify_command.h"
@@ -40,6 +41,8 @@ int main(int argc, char** argv) {
   const CLI::App* policy_check = add_policy_command(app, policy_check_options);
   SimulateOptions simulate_options;
   const CLI::App* simulate = add_simulate_command(app, simulate_options);
+  ReportOptions report_options;
+  const CLI::App* report = add_report_command(app, report_options);
 
   try {
     app.parse(argc, argv);
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     if (run->parsed()) return run_job(run_options);
     if (policy_check->parsed()) return run_policy_check(policy_check_options, std::cout, std::cerr);
     if (simulate->parsed()) return run_simulate(simulate_options, std::cout);
+    if (report->parsed()) return run_report(report_options);
     return kExitUsage;  // unreachable: require_subcommand(1)
   } catch (const lull::Error& error) {
     std::cerr << "lull: " << error.what() << "\n";

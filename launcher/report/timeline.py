@@ -1,0 +1,405 @@
+#!/usr/bin/python3
+"""Draws the node arbiter's events file as a timeline of its slots.
+
+Usage: timeline.py EVENTS -o FILE.png [--title T]
+(`lull report` runs it with /usr/bin/python3; see the README, "lull report".)
+
+EVENTS holds JSON lines, one event each:
+  {"time": unix seconds, "event": "submit|start|notice|checkpoint|exit|resume|
+   finish|kill|wait|cancel|reject|failed", "job": id, "tenant": ..., "class": ...,
+   "slots": [ids] (start/resume), "ranks": n, "step": n, "exit_code": n, "reason": ...}
+Keys may be null when not known (the arbiter writes every key on every line).
+A job holds its slots from "start"/"resume" until its "exit" (a "finish",
+"failed" or "kill" before that exit only names the outcome). Unknown fields
+and events are ignored; blank lines too, and events with a null "job" (a
+submission refused before it got an id).
+
+The picture: x is seconds since the first event, one row per slot, one bar
+per (job, slot, run), coloured by job; the job's class sets the bars' edge
+style; a notice is a red marker and the time from notice to exit is hatched;
+a committed checkpoint is a small black tick. A run still open at the end of
+the file is drawn up to the last event.
+
+stdout gets a summary: one line per job (runs, preemptions, seconds running,
+final state) and the totals. Exit 0 when the picture was written; 1 with
+"lull: EVENTS:LINE: ..." on stderr for each malformed line (no picture), or
+when EVENTS cannot be read, FILE cannot be written or matplotlib is missing;
+2 for a bad command line.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+
+KNOWN_EVENTS = {"submit", "start", "notice", "checkpoint", "exit", "resume",
+                "finish", "kill", "wait", "cancel", "reject", "failed"}
+# The outcome these events name; the run itself ends at the job's "exit".
+OUTCOME_EVENTS = {"finish": "finished", "failed": "failed", "kill": "killed"}
+MAX_REPORTED_PROBLEMS = 20
+EX_TEMPFAIL = 75  # lull's exit code for "preempted, resumable"
+SHADE = (0, 0, 0, 0.25)  # the notice-to-exit interval
+HATCH = (0, 0, 0, 0.7)
+
+
+class UserError(Exception):
+    """A problem with the user's input or environment: one message, exit 1."""
+
+
+class MalformedEvents(Exception):
+    def __init__(self, problems, count):
+        super().__init__(f"{count} malformed line(s)")
+        self.problems = problems
+        self.count = count
+
+
+class Run:
+    """One run of a job: the slots it held from start/resume to exit."""
+
+    def __init__(self, how, start, slots):
+        self.how = how            # "start" or "resume"
+        self.start = start
+        self.end = None           # None while running
+        self.slots = slots
+        self.notice = None        # time of the first preemption notice
+        self.checkpoints = []     # times of committed checkpoints
+        self.outcome_time = None  # a finish/failed/kill before the exit
+
+    def duration(self):
+        return max(0.0, self.end - self.start)
+
+
+class Job:
+    def __init__(self, job_id):
+        self.id = job_id
+        self.tenant = None
+        self.job_class = None
+        self.runs = []
+        self.state = "submitted"
+        self.preemptions = 0
+        self.resumes = 0
+
+    def open_run(self):
+        if self.runs and self.runs[-1].end is None:
+            return self.runs[-1]
+        return None
+
+    def label(self):
+        details = ", ".join(x for x in (self.tenant, self.job_class) if x)
+        return f"job {self.id} ({details})" if details else f"job {self.id}"
+
+
+def is_integer(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def parse_line(text):
+    """Returns the event dict, None for a line to skip; raises ValueError."""
+    if not text.strip():
+        return None
+    try:
+        event = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(event, dict):
+        raise ValueError("not a JSON object")
+    name = event.get("event")
+    if not isinstance(name, str):
+        raise ValueError('no "event" name (a string)')
+    if name not in KNOWN_EVENTS:
+        return None
+    if not is_number(event.get("time")):
+        raise ValueError(f'"{name}" event without a numeric "time"')
+    if event.get("job") is None:
+        return None  # a submission refused before it got an id: no job to draw
+    if not is_integer(event["job"]):
+        raise ValueError('"job" is not an integer')
+    for key in ("tenant", "class"):
+        if event.get(key) is not None and not isinstance(event[key], str):
+            raise ValueError(f'"{key}" is not a string')
+    if name in ("start", "resume"):
+        slots = event.get("slots")
+        if (not isinstance(slots, list) or not slots
+                or not all(is_integer(s) or isinstance(s, str) for s in slots)):
+            raise ValueError(f'"{name}" event without "slots" (a non-empty list of slot ids)')
+    if name == "exit" and event.get("exit_code") is not None and not is_integer(event["exit_code"]):
+        raise ValueError('"exit_code" is not an integer')
+    return event
+
+
+def read_events(path):
+    """The events of `path` in time order (ties keep file order)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            lines = file.read().splitlines()
+    except FileNotFoundError:
+        raise UserError(f"events file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UserError(f"{path} is a directory, not an events file") from None
+    except UnicodeDecodeError as error:
+        raise UserError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except OSError as error:
+        raise UserError(f"cannot read events file {path}: {error.strerror}") from None
+    events, problems, count = [], [], 0
+    for number, text in enumerate(lines, start=1):
+        try:
+            event = parse_line(text)
+        except ValueError as error:
+            count += 1
+            if len(problems) < MAX_REPORTED_PROBLEMS:
+                problems.append(f"{path}:{number}: {error}")
+            continue
+        if event is not None:
+            events.append(event)
+    if count:
+        raise MalformedEvents(problems, count)
+    if not events:
+        raise UserError(f"{path} holds no events")
+    events.sort(key=lambda e: e["time"])
+    return events
+
+
+def replay(events):
+    """Jobs by id, in order of first appearance."""
+    jobs = {}
+    for event in events:
+        name, time = event["event"], float(event["time"])
+        job = jobs.setdefault(event["job"], Job(event["job"]))
+        job.tenant = event.get("tenant") or job.tenant  # null: not known here
+        job.job_class = event.get("class") or job.job_class
+        run = job.open_run()
+        if name in ("start", "resume"):
+            if run is not None:  # a second start without an exit: close the first
+                run.end = time
+            job.runs.append(Run(name, time, list(event["slots"])))
+            job.resumes += name == "resume"
+            job.state = "running"
+        elif name == "notice":
+            if run is not None and run.notice is None:
+                run.notice = time
+                job.preemptions += 1
+        elif name == "checkpoint":
+            if run is not None:
+                run.checkpoints.append(time)
+        elif name == "exit":
+            if run is not None:
+                run.end = time
+                code = event.get("exit_code")
+                if run.outcome_time is None:
+                    if code == 0:
+                        job.state = "finished"
+                    elif code == EX_TEMPFAIL or (code is None and run.notice is not None):
+                        job.state = "preempted"
+                    else:
+                        job.state = "exited" if code is None else f"exited {code}"
+        elif name in OUTCOME_EVENTS:
+            job.state = OUTCOME_EVENTS[name]
+            if run is not None and run.outcome_time is None:
+                run.outcome_time = time
+        elif name == "wait":
+            if run is None:
+                job.state = "waiting"
+        elif name == "cancel":
+            job.state = "cancelled"
+        elif name == "reject":
+            job.state = "rejected"
+    last = float(events[-1]["time"])
+    for job in jobs.values():
+        run = job.open_run()
+        if run is not None:
+            # Without an exit: a job that finished ends at its outcome, one
+            # still running at the end of the file is drawn up to the last event.
+            run.end = run.outcome_time if run.outcome_time is not None else last
+    return jobs
+
+
+def slot_key(slot):
+    return (0, slot, "") if is_integer(slot) else (1, 0, str(slot))
+
+
+def plural(count, word):
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
+def totals(jobs):
+    return (len(jobs), sum(j.preemptions for j in jobs.values()),
+            sum(j.resumes for j in jobs.values()))
+
+
+def summary(jobs, events, path):
+    first, last = float(events[0]["time"]), float(events[-1]["time"])
+    slots = {s for j in jobs.values() for r in j.runs for s in r.slots}
+    rows = [("job", "tenant", "class", "runs", "preemptions", "running_s", "final")]
+    for job in jobs.values():
+        running = sum(r.duration() for r in job.runs)
+        rows.append((str(job.id), job.tenant or "-", job.job_class or "-", str(len(job.runs)),
+                     str(job.preemptions), f"{running:.1f}", job.state))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [f"{os.path.basename(path)}: {plural(len(events), 'event')} over "
+             f"{last - first:.1f} s, {plural(len(slots), 'slot')}"]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    job_count, preemptions, resumes = totals(jobs)
+    lines.append(f"total: {plural(job_count, 'job')}, {plural(preemptions, 'preemption')}, "
+                 f"{plural(resumes, 'resume')}")
+    return "\n".join(lines)
+
+
+def job_colours(count, colormaps):
+    if count <= 10:
+        palette = colormaps["tab10"]
+        return [palette(i) for i in range(count)]
+    if count <= 20:
+        palette = colormaps["tab20"]
+        return [palette(i) for i in range(count)]
+    palette = colormaps["turbo"]
+    return [palette(i / (count - 1)) for i in range(count)]
+
+
+def draw(jobs, events, output, title, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import colormaps
+    from matplotlib import pyplot
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    formats = pyplot.figure().canvas.get_supported_filetypes()
+    pyplot.close("all")
+    extension = os.path.splitext(output)[1].lower().lstrip(".")
+    if extension not in formats:
+        raise UserError(f"cannot tell the picture format from {output}: "
+                        f"name it .png (or one of .{', .'.join(sorted(formats))})")
+
+    origin = float(events[0]["time"])
+    span = max(float(events[-1]["time"]) - origin, 1e-9)
+    slots = sorted({s for j in jobs.values() for r in j.runs for s in r.slots}, key=slot_key)
+    row_of = {slot: row for row, slot in enumerate(slots)}
+    ran = [j for j in jobs.values() if j.runs]
+    colours = dict(zip((j.id for j in ran), job_colours(len(ran), colormaps)))
+    classes = sorted({j.job_class or "-" for j in ran})
+    edge_styles = ["solid", "dashed", "dotted", "dashdot"]
+    edge_of = {c: edge_styles[i % len(edge_styles)] for i, c in enumerate(classes)}
+
+    height = min(3.0 + 0.45 * max(len(slots), 1), 30.0)
+    figure, axes = pyplot.subplots(figsize=(12, height), dpi=100)
+    bar = 0.7
+    for job in ran:
+        edge = edge_of[job.job_class or "-"]
+        for run in job.runs:
+            start, end = run.start - origin, run.end - origin
+            for slot in run.slots:
+                y = row_of[slot] - bar / 2
+                axes.broken_barh([(start, max(end - start, span * 1e-3))], (y, bar),
+                                 facecolors=colours[job.id], edgecolors="black",
+                                 linewidth=1.2, linestyles=edge)
+                if run.notice is not None:
+                    notice = run.notice - origin
+                    axes.broken_barh([(notice, max(end - notice, 0.0))], (y, bar),
+                                     facecolors=SHADE, edgecolors=HATCH, linewidth=0,
+                                     hatch="////")
+                    axes.plot([notice], [row_of[slot] - bar / 2], marker="v", color="red",
+                              markeredgecolor="black", markersize=8, zorder=4)
+                if run.how == "resume":
+                    axes.plot([start], [row_of[slot]], marker=">", color="white",
+                              markeredgecolor="black", markersize=7, zorder=4)
+                if run.checkpoints:
+                    ticks = [t - origin for t in run.checkpoints]
+                    axes.plot(ticks, [row_of[slot]] * len(ticks), linestyle="none", marker="|",
+                              color="black", markersize=10, markeredgewidth=1.5, zorder=3)
+
+    axes.set_yticks(range(len(slots)), [f"slot {s}" for s in slots])
+    axes.set_ylim(len(slots) - 0.5 if slots else 0.5, -0.5)  # slot 0 at the top
+    axes.set_xlim(0, span * 1.02)
+    axes.set_xlabel("seconds since the first event")
+    axes.grid(axis="x", linestyle=":", alpha=0.6)
+    if not slots:
+        axes.text(0.5, 0.5, "no job ran", transform=axes.transAxes, ha="center", va="center")
+
+    job_count, preemptions, resumes = totals(jobs)
+    counts = (f"{plural(job_count, 'job')}, {plural(preemptions, 'preemption')}, "
+              f"{plural(resumes, 'resume')}")
+    axes.set_title(f"{title or 'lull timeline: ' + os.path.basename(path)}\n{counts}")
+
+    handles = [Patch(facecolor=colours[j.id], edgecolor="black", label=j.label()) for j in ran[:30]]
+    if len(ran) > 30:
+        handles.append(Patch(facecolor="white", edgecolor="none", label=f"... {len(ran) - 30} more jobs"))
+    if len(classes) > 1:
+        handles += [Patch(facecolor="white", edgecolor="black", linestyle=edge_of[c], label=f"class {c}")
+                    for c in classes]
+    handles += [
+        Line2D([], [], linestyle="none", marker="v", color="red", markeredgecolor="black",
+               label="preemption notice"),
+        Patch(facecolor=SHADE, hatch="////", edgecolor=HATCH, linewidth=0, label="notice to exit"),
+        Line2D([], [], linestyle="none", marker=">", color="white", markeredgecolor="black",
+               label="resume"),
+        Line2D([], [], linestyle="none", marker="|", color="black", markersize=10,
+               markeredgewidth=1.5, label="checkpoint"),
+    ]
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small",
+                frameon=False)
+    figure.tight_layout()
+
+    # Write next to the target and rename, so a reader never sees half a picture.
+    directory = os.path.dirname(os.path.abspath(output))
+    try:
+        descriptor, temporary = tempfile.mkstemp(prefix=".timeline-", suffix="." + extension,
+                                                 dir=directory)
+    except OSError as error:
+        raise UserError(f"cannot write {output}: {error.strerror}") from None
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            figure.savefig(file, format=extension)
+        os.replace(temporary, output)
+    except OSError as error:
+        raise UserError(f"cannot write {output}: {error.strerror}") from None
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        pyplot.close(figure)
+    width, height = (round(v) for v in figure.get_size_inches() * figure.dpi)
+    return width, height
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(
+        prog="lull report", description="Draw a node arbiter's events file as a timeline of its slots.")
+    parser.add_argument("events", help="the events file (JSON lines)")
+    parser.add_argument("-o", "--output", required=True, help="the picture to write (.png)")
+    parser.add_argument("--title", help="the picture's title (default: the events file's name)")
+    options = parser.parse_args(argv)
+    try:
+        import matplotlib  # noqa: F401  (checked before reading anything)
+    except ImportError as error:
+        print(f"lull: report needs matplotlib, which {sys.executable} cannot import ({error}): "
+              "install python3-matplotlib (scripts/install-deps.sh does)", file=sys.stderr)
+        return 1
+    try:
+        events = read_events(options.events)
+        jobs = replay(events)
+        width, height = draw(jobs, events, options.output, options.title, options.events)
+    except MalformedEvents as error:
+        for problem in error.problems:
+            print(f"lull: {problem}", file=sys.stderr)
+        if error.count > len(error.problems):
+            print(f"lull: ... and {error.count - len(error.problems)} more", file=sys.stderr)
+        print(f"lull: {plural(error.count, 'malformed line')} in {options.events}; no picture written",
+              file=sys.stderr)
+        return 1
+    except UserError as error:
+        print(f"lull: {error}", file=sys.stderr)
+        return 1
+    print(summary(jobs, events, options.events))
+    print(f"wrote {options.output} ({width}x{height})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
