@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs lull's benchmarks and assembles BUILD_DIR/bench/checkpoint.json.
-# Usage: scripts/bench.sh BUILD_DIR [--quick] [--reps N]     (BUILD_DIR already built)
+# Runs lull's benchmarks and assembles BUILD_DIR/bench/checkpoint.json and
+# BUILD_DIR/bench/runtime.json.
+# Usage: scripts/bench.sh BUILD_DIR [--quick] [--reps N] [--only checkpoint|runtime]
+#        (BUILD_DIR already built)
 #
 #   LULL_BENCH_DIR        where the files go (default BUILD_DIR/bench/work); the
 #                         same directory, so the same file system, for every method
@@ -10,6 +12,7 @@
 #   LULL_BENCH_RANKS      rank counts (default "1 2 4")
 #   LULL_BENCH_TOTAL_MIB  size of the state (default 1024)
 #   LULL_BENCH_QUICK=1    same as --quick
+#   LULL_BENCH_ONLY       checkpoint or runtime: run only that part (same as --only)
 #
 # Figures on this machine swing 2-4x within minutes, so everything is
 # interleaved in the same run and the report quotes medians; lull's ratio to
@@ -24,18 +27,20 @@ shift
 build=$(cd "$build" && pwd)
 quick=${LULL_BENCH_QUICK:-0}
 reps=${LULL_BENCH_REPS:-}
+only=${LULL_BENCH_ONLY:-}
 while (($#)); do
   case "$1" in
     --quick) quick=1 ;;
     --reps) reps=$2; shift ;;
+    --only) only=$2; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
 if [[ "$quick" == 1 ]]; then
-  reps=${reps:-1}; layout_reps=1; commit_reps=3
+  reps=${reps:-1}; layout_reps=1; commit_reps=3; end_step_reps=6; preempt_reps=2
 else
-  reps=${reps:-4}; layout_reps=3; commit_reps=9
+  reps=${reps:-4}; layout_reps=3; commit_reps=9; end_step_reps=20; preempt_reps=5
 fi
 ranks_list=${LULL_BENCH_RANKS:-"1 2 4"}
 total_mib=${LULL_BENCH_TOTAL_MIB:-1024}
@@ -47,27 +52,59 @@ out_dir=$build/bench
 base_dir=${LULL_BENCH_DIR:-$out_dir/work}
 work=$base_dir/run-$$
 samples=$out_dir/samples.jsonl
+runtime_samples=$out_dir/runtime_samples.jsonl
 mkdir -p "$out_dir" "$work"
 chmod 0755 "$work"   # lull refuses world-writable snapshot directories
-: >"$samples"
 trap 'rm -rf "$work"' EXIT
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 mpirun=(mpirun --bind-to none)
 
-for exe in checkpoint_bench layout_bench; do
+for exe in checkpoint_bench layout_bench runtime_bench lull train_mlp; do
   [[ -x $bin/$exe ]] || { echo "bench.sh: $bin/$exe missing; build first" >&2; exit 1; }
 done
+start=$(date +%s)
+fs=$(findmnt -n -o FSTYPE -T "$work" 2>/dev/null || stat -f -c %T "$work")
+dev=$(df --output=source "$work" | tail -1)
+
+# The runtime: end_step()'s cost per step at 1, 2 and 4 ranks beside a
+# simulated 10 ms step, and preemption latency through `lull run` + mpirun +
+# train_mlp at 2 and 4 ranks (runtime_bench prints each figure with its target).
+run_runtime_bench() {
+  : >"$runtime_samples"
+  echo
+  echo "== runtime: end_step() when nothing happens (simulated step: 10 ms sleep + 4 KiB allreduce)"
+  for n in 1 2 4; do
+    "${mpirun[@]}" -np "$n" "$bin/runtime_bench" --json-out "$runtime_samples" end-step --dir "$work" \
+      --step-ms 10 --reps "$end_step_reps"
+  done
+  echo
+  echo "== runtime: preemption latency (SIGTERM to lull run -> exit 75 with a committed snapshot)"
+  for n in 2 4; do
+    "$bin/runtime_bench" --json-out "$runtime_samples" preemption --lull "$bin/lull" --train-mlp "$bin/train_mlp" \
+      --dir "$work" --ranks "$n" --step-ms 10 --reps "$preempt_reps" ||
+      echo "bench.sh: some preemption repetitions failed (see above)" >&2
+  done
+  "$python" "$repo/bench/runtime_report.py" "$runtime_samples" "$out_dir/runtime.json" \
+    --meta "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)" --meta "host=$(hostname)" \
+    --meta "command=scripts/bench.sh $build${only:+ --only $only} (quick=$quick, end_step_reps=$end_step_reps, preempt_reps=$preempt_reps)" \
+    --meta "filesystem=$fs on $dev" --meta "cpus=$(nproc)" --meta "kernel=$(uname -r)" \
+    --meta "load_before=$(cut -d' ' -f1-3 /proc/loadavg)" --meta "samples_file=$runtime_samples" >/dev/null
+  echo "runtime figures written to $out_dir/runtime.json"
+}
+if [[ "$only" == runtime ]]; then
+  run_runtime_bench
+  exit 0
+fi
+
 peers=(h5py torch)
 if ! "$python" -c 'import torch' 2>/dev/null; then
   echo "bench.sh: $python has no torch (install python3-torch: make deps-bench); torch peer skipped" >&2
   peers=(h5py)
 fi
 
-start=$(date +%s)
-fs=$(findmnt -n -o FSTYPE -T "$work" 2>/dev/null || stat -f -c %T "$work")
-dev=$(df --output=source "$work" | tail -1)
+: >"$samples"
 echo "lull bench: rounds=$reps ranks=($ranks_list) state=${total_mib} MiB dir=$work ($fs on $dev)"
 echo "load before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -119,3 +156,6 @@ plan_n=${ranks_list%% *}
   --meta "work_dir=$base_dir" --meta "filesystem=$fs on $dev" --meta "cpus=$(nproc)" \
   --meta "kernel=$(uname -r)" --meta "elapsed_s=$elapsed" \
   --meta "h5py_processes=one per rank" --meta "samples_file=$samples"
+if [[ "$only" != checkpoint ]]; then
+  run_runtime_bench
+fi
