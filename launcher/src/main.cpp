@@ -8,6 +8,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "arbiter_client_commands.h"
+#include "arbiter_command.h"
 #include "exit_codes.h"
 #include "inspect_command.h"
 #include "lull/base/error.h"
@@ -24,7 +26,8 @@ int main(int argc, char** argv) {
 
   CLI::App app{"lull — preemptible training jobs on surplus GPUs.\n"
                "This build: run a job under lull; inspect and verify lull's HDF5 snapshots;\n"
-               "check a preemption policy and simulate it on a job trace.",
+               "check a preemption policy and simulate it on a job trace; run the node arbiter\n"
+               "(arbiter) and talk to it (submit, status, cancel, drain).",
                "lull"};
   app.set_version_flag("--version", "lull " LULL_VERSION);
   app.require_subcommand(1);
@@ -41,6 +44,16 @@ int main(int argc, char** argv) {
   const CLI::App* policy_check = add_policy_command(app, policy_check_options);
   SimulateOptions simulate_options;
   const CLI::App* simulate = add_simulate_command(app, simulate_options);
+  lull::arbiter::ArbiterSettings arbiter_settings;
+  const CLI::App* arbiter = add_arbiter_command(app, arbiter_settings);
+  SubmitOptions submit_options;
+  const CLI::App* submit = add_submit_command(app, submit_options);
+  StatusOptions status_options;
+  const CLI::App* status = add_status_command(app, status_options);
+  CancelOptions cancel_options;
+  const CLI::App* cancel = add_cancel_command(app, cancel_options);
+  DrainOptions drain_options;
+  const CLI::App* drain = add_drain_command(app, drain_options);
   ReportOptions report_options;
   const CLI::App* report = add_report_command(app, report_options);
 
@@ -53,8 +66,10 @@ int main(int argc, char** argv) {
 
   // The commands report everything they find themselves (a snapshot passed
   // over is listed as rejected); the library's warnings would only repeat it.
-  // LULL_LOG_LEVEL, when set, still wins. `run` keeps info: its lines are its report.
-  if (std::getenv("LULL_LOG_LEVEL") == nullptr && !run->parsed()) lull::log::set_level(lull::log::Level::error);
+  // LULL_LOG_LEVEL, when set, still wins. `run` and `arbiter` keep info: their lines are their report.
+  if (std::getenv("LULL_LOG_LEVEL") == nullptr && !run->parsed() && !arbiter->parsed()) {
+    lull::log::set_level(lull::log::Level::error);
+  }
 
   try {
     if (inspect->parsed()) return run_inspect(inspect_options, std::cout);
@@ -62,6 +77,11 @@ int main(int argc, char** argv) {
     if (run->parsed()) return run_job(run_options);
     if (policy_check->parsed()) return run_policy_check(policy_check_options, std::cout, std::cerr);
     if (simulate->parsed()) return run_simulate(simulate_options, std::cout);
+    if (arbiter->parsed()) return run_arbiter_command(arbiter_settings);
+    if (submit->parsed()) return run_submit(submit_options, std::cout);
+    if (status->parsed()) return run_status(status_options, std::cout);
+    if (cancel->parsed()) return run_cancel(cancel_options, std::cout);
+    if (drain->parsed()) return run_drain(drain_options, std::cout);
     if (report->parsed()) return run_report(report_options);
     return kExitUsage;  // unreachable: require_subcommand(1)
   } catch (const lull::Error& error) {

@@ -10,6 +10,7 @@
 #include "lull/base/names.h"
 #include "job_supervisor.h"
 #include "notice_location.h"
+#include "run_exit_file.h"
 #include "run_outcome.h"
 #include "signal_inbox.h"
 
@@ -62,6 +63,9 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
              "Checkpoint every S seconds (passed to the ranks; 0 = off)")
       ->envname("LULL_EVERY_SECONDS")
       ->check(CLI::NonNegativeNumber);
+  command->add_option_function<std::string>(
+             "--exit-file", [&options](const std::string& v) { options.exit_file = v; },
+             "Also write the exit code and its meaning here (JSON, atomically) before exiting");
   command->add_option("COMMAND", options.command, "The job, e.g. -- mpirun -np 4 ./train --steps 1000")
       ->required();
   // Everything from COMMAND on belongs to COMMAND: `lull run mpirun -np 4`
@@ -109,6 +113,15 @@ int run_job(const RunOptions& options) {
     log::info("exit " + std::to_string(verdict.exit_code) + ": " + verdict.meaning);
   } else {
     log::error("exit " + std::to_string(verdict.exit_code) + ": " + verdict.meaning);
+  }
+  if (options.exit_file) {
+    // The job's code is the contract; a watcher that finds no exit file
+    // treats the run as lost, which is the truth as far as it can know.
+    try {
+      write_exit_file(*options.exit_file, {verdict.exit_code, verdict.meaning});
+    } catch (const Error& e) {
+      log::error(std::string("cannot write the exit file: ") + e.what());
+    }
   }
   return verdict.exit_code;
 }

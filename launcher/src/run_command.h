@@ -1,6 +1,6 @@
 #pragma once
 // `lull run [--job NAME] [--ckpt-dir DIR] [--grace S] [--kill-after S]
-//           [--every-steps N] [--every-seconds S] -- COMMAND...`:
+//           [--every-steps N] [--every-seconds S] [--exit-file PATH] -- COMMAND...`:
 // supervises a training job (usually `mpirun -np K ./train ...`).
 //
 // Hands the settings to the ranks through the environment
@@ -8,7 +8,9 @@
 // preemption notice and escalates when the deadline passes
 // (job_supervisor.h), and exits with the code of run_outcome.h: 0 finished,
 // 75 preempted and resumable, COMMAND's code otherwise. Running the same
-// command again resumes the job.
+// command again resumes the job. With --exit-file, that code and its meaning
+// are also written atomically to PATH (run_exit_file.h) just before lull run
+// exits, for a watcher that is not its parent (the node arbiter).
 //
 // Each option left out is taken from lull run's own environment (LULL_JOB,
 // LULL_CKPT_DIR, LULL_GRACE_SECONDS, LULL_EVERY_STEPS, LULL_EVERY_SECONDS)
@@ -35,6 +37,7 @@ struct RunOptions {
   double kill_after_seconds = kDefaultKillAfterSeconds;
   std::optional<std::uint64_t> every_steps;
   std::optional<double> every_seconds;
+  std::optional<std::filesystem::path> exit_file;
   std::vector<std::string> command;
 };
 

@@ -1,0 +1,85 @@
+#include "arbiter_journal.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "atomic_file.h"
+#include "lull/base/errno_error.h"
+#include "lull/base/error.h"
+
+namespace lull::arbiter {
+
+ArbiterJournal::ArbiterJournal(std::filesystem::path path, UniqueFd fd, std::size_t bytes)
+    : path_(std::move(path)), fd_(std::move(fd)), bytes_(bytes) {}
+
+JournalContents ArbiterJournal::read(const std::filesystem::path& path) {
+  JournalContents contents;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (errno == ENOENT || !std::filesystem::exists(path)) return contents;
+    throw_errno("open", path.string());
+  }
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  const std::string text = buffer.str();
+  std::size_t begin = 0;
+  std::size_t line_number = 0;
+  while (begin < text.size()) {
+    const std::size_t end = text.find('\n', begin);
+    ++line_number;
+    if (end == std::string::npos) {  // no newline: the append of this line never finished
+      contents.torn_tail = true;
+      break;
+    }
+    const nlohmann::json value = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(begin),
+                                                       text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+    const std::string where = path.string() + ":" + std::to_string(line_number);
+    if (value.is_discarded()) throw Error(ErrorCode::corrupt, where + ": not JSON", {}, {}, "the journal was damaged; keep a copy and see the README's arbiter section");
+    try {
+      if (!contents.header) {
+        contents.header = header_from_json(value);
+      } else {
+        contents.records.push_back(record_from_json(value));
+      }
+    } catch (const Error& e) {
+      throw Error(ErrorCode::corrupt, where + ": " + e.message());
+    }
+    begin = end + 1;
+    contents.whole_bytes = begin;
+  }
+  return contents;
+}
+
+ArbiterJournal ArbiterJournal::open(const std::filesystem::path& path, std::size_t whole_bytes) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd.valid()) throw_errno("open", path.string());
+  if (::ftruncate(fd.get(), static_cast<off_t>(whole_bytes)) != 0) throw_errno("ftruncate", path.string());
+  if (::lseek(fd.get(), 0, SEEK_END) < 0) throw_errno("lseek", path.string());
+  return ArbiterJournal(path, std::move(fd), whole_bytes);
+}
+
+ArbiterJournal ArbiterJournal::start(const std::filesystem::path& path, const JournalHeader& header) {
+  const std::string line = to_json(header).dump() + "\n";
+  cli::write_file_atomically(path, line, 0600);
+  return open(path, line.size());
+}
+
+void ArbiterJournal::append(const JournalRecord& record) {
+  const std::string line = to_json(record).dump() + "\n";
+  std::size_t done = 0;
+  while (done < line.size()) {
+    const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw_errno("write", path_.string());
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fdatasync(fd_.get()) != 0) throw_errno("fdatasync", path_.string());
+  bytes_ += line.size();
+}
+
+}  // namespace lull::arbiter

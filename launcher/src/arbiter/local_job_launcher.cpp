@@ -1,0 +1,281 @@
+#include "local_job_launcher.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <map>
+
+#include "lull/base/errno_error.h"
+#include "lull/base/error.h"
+#include "lull/base/log.h"
+#include "process_identity.h"
+#include "process_tree.h"
+#include "run_environment.h"
+#include "run_exit_file.h"
+#include "signal_name.h"
+#include "snapshot_watch.h"
+
+extern char** environ;
+
+namespace lull::arbiter {
+
+namespace {
+
+std::vector<char*> as_argv(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+std::string join_slots(const std::vector<SlotId>& slots) {
+  std::string text;
+  for (SlotId slot : slots) text += (text.empty() ? "" : ",") + std::to_string(slot);
+  return text;
+}
+
+// Who the child becomes, looked up before fork (getpwuid is not async-signal-safe).
+struct Identity {
+  bool drop = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::map<std::string, std::string> environment;  // HOME, USER, LOGNAME
+};
+
+Identity identity_of(const JobSpec& spec) {
+  Identity identity;
+  identity.uid = spec.uid;
+  identity.gid = spec.gid;
+  identity.drop = spec.uid != ::geteuid();
+  if (!identity.drop) return identity;
+  identity.groups.push_back(spec.gid);
+  if (const passwd* user = ::getpwuid(spec.uid)) {
+    int count = 64;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    if (::getgrouplist(user->pw_name, spec.gid, groups.data(), &count) >= 0) {
+      groups.resize(static_cast<std::size_t>(count));
+      identity.groups = groups;
+    }
+    identity.environment = {{"HOME", user->pw_dir}, {"USER", user->pw_name}, {"LOGNAME", user->pw_name}};
+  }
+  return identity;
+}
+
+std::vector<std::string> job_environment(const RunRequest& request, const Identity& identity) {
+  std::map<std::string, std::string> ours = identity.environment;
+  ours["CUDA_VISIBLE_DEVICES"] = join_slots(request.slots);
+  std::vector<std::string> environment;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    const std::string text(*entry);
+    const std::string name = text.substr(0, text.find('='));
+    if (ours.count(name) != 0) continue;
+    if (name.rfind("LULL_", 0) == 0 && name != "LULL_LOG_LEVEL") continue;
+    environment.push_back(text);
+  }
+  for (const auto& [name, value] : ours) environment.push_back(name + "=" + value);
+  return environment;
+}
+
+// Between fork and exec: async-signal-safe calls only.
+[[noreturn]] void become_run(char* const* argv, char* const* envp, const Identity& identity, const char* cwd,
+                             int log_fd, int report_fd) {
+  ::setsid();
+  const int null_fd = ::open("/dev/null", O_RDONLY);
+  if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+  ::dup2(log_fd, STDOUT_FILENO);
+  ::dup2(log_fd, STDERR_FILENO);
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) ::signal(signal, SIG_DFL);
+  int err = 0;
+  if (identity.drop) {
+    if (::setgroups(identity.groups.size(), identity.groups.data()) != 0 || ::setgid(identity.gid) != 0 ||
+        ::setuid(identity.uid) != 0) {
+      err = errno;
+    }
+  }
+  if (err == 0) {
+    if (::chdir(cwd) != 0 && ::chdir("/") != 0) err = errno;
+  }
+  if (err == 0) {
+    ::execve(argv[0], argv, envp);
+    err = errno;
+  }
+  [[maybe_unused]] const ssize_t ignored = ::write(report_fd, &err, sizeof err);
+  ::_exit(127);
+}
+
+int pidfd_signal(const ActiveRun& run, int signal) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, run.watch.get(), signal, nullptr, 0));
+}
+
+}  // namespace
+
+LocalJobLauncher::LocalJobLauncher(LocalLauncherSettings settings) : settings_(std::move(settings)) {}
+
+std::filesystem::path LocalJobLauncher::exit_file_of(const RunRequest& request) {
+  return std::filesystem::path(request.spec->ckpt_dir) /
+         (".lull-exit-" + std::to_string(request.job) + "-" + std::to_string(request.run) + ".json");
+}
+
+std::filesystem::path LocalJobLauncher::log_file_of(JobId job) const {
+  return settings_.log_dir / (std::to_string(job) + ".log");
+}
+
+ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
+  const JobSpec& spec = *request.spec;
+  const std::filesystem::path exit_file = exit_file_of(request);
+  std::vector<std::string> command = {settings_.lull_program.string(), "run", "--job",
+                                      spec.tenant + "-" + std::to_string(request.job), "--ckpt-dir", spec.ckpt_dir,
+                                      "--grace", cli::format_seconds(policy::to_seconds(request.grace))};
+  if (request.checkpoint_interval.count() > 0) {
+    command.insert(command.end(), {"--every-seconds", cli::format_seconds(policy::to_seconds(request.checkpoint_interval))});
+  }
+  command.insert(command.end(), {"--exit-file", exit_file.string(), "--", settings_.mpirun, "-np",
+                                 std::to_string(request.slots.size()), spec.program});
+  command.insert(command.end(), spec.args.begin(), spec.args.end());
+
+  const Identity identity = identity_of(spec);
+  const std::vector<std::string> environment = job_environment(request, identity);
+  std::vector<char*> argv = as_argv(command);
+  std::vector<char*> envp = as_argv(environment);
+
+  const std::filesystem::path log_path = log_file_of(request.job);
+  UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
+  if (!log.valid()) throw_errno("open", log_path.string());
+  if (identity.drop && ::fchown(log.get(), spec.uid, spec.gid) != 0) throw_errno("fchown", log_path.string());
+  std::string banner = "=== lull arbiter: job " + std::to_string(request.job) + " run " + std::to_string(request.run) +
+                       " on slots [" + join_slots(request.slots) + "]:";
+  for (const auto& word : command) banner += " " + word;
+  banner += "\n";
+  [[maybe_unused]] const ssize_t written = ::write(log.get(), banner.data(), banner.size());
+
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) throw_errno("pipe2", "exec status pipe");
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(report[0]);
+    ::close(report[1]);
+    throw errno_error(err, "fork", "lull run for job " + std::to_string(request.job));
+  }
+  if (pid == 0) become_run(argv.data(), envp.data(), identity, spec.cwd.c_str(), log.get(), report[1]);
+  ::close(report[1]);
+  int child_error = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(report[0], &child_error, sizeof child_error);
+  } while (n < 0 && errno == EINTR);
+  ::close(report[0]);
+
+  ActiveRun run;
+  run.job = request.job;
+  run.run = request.run;
+  run.is_child = true;
+  run.exit_file = exit_file;
+  run.ckpt_dir = spec.ckpt_dir;
+  run.uid = spec.uid;
+  run.process.pid = pid;
+  run.watch = open_pidfd(pid);
+  if (n == static_cast<ssize_t>(sizeof child_error)) {
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    throw errno_error(child_error, "exec", command.front() + " as uid " + std::to_string(spec.uid));
+  }
+  run.process.start_ticks = process_start_ticks(pid).value_or(0);
+  if (!run.watch.valid()) throw_errno("pidfd_open", "lull run of job " + std::to_string(request.job));
+  return run;
+}
+
+std::optional<ActiveRun> LocalJobLauncher::adopt(const RunRequest& request, const std::optional<ProcessRef>& recorded) {
+  const std::filesystem::path exit_file = exit_file_of(request);
+  std::optional<ProcessRef> candidate;
+  if (recorded && process_start_ticks(recorded->pid) == recorded->start_ticks) {
+    candidate = recorded;
+  } else if (const auto pid = find_process_with_argument(exit_file.string())) {
+    if (const auto ticks = process_start_ticks(*pid)) candidate = ProcessRef{*pid, *ticks};
+  }
+  if (!candidate) return std::nullopt;
+  ActiveRun run;
+  run.job = request.job;
+  run.run = request.run;
+  run.process = *candidate;
+  run.is_child = false;
+  run.exit_file = exit_file;
+  run.ckpt_dir = request.spec->ckpt_dir;
+  run.uid = request.spec->uid;
+  run.watch = open_pidfd(candidate->pid);
+  // The pid could have been reused between the check and pidfd_open: check again.
+  if (!run.watch.valid() || process_start_ticks(candidate->pid) != candidate->start_ticks) return std::nullopt;
+  return run;
+}
+
+std::optional<RunEnd> LocalJobLauncher::ended_while_away(const RunRequest& request) {
+  const std::filesystem::path exit_file = exit_file_of(request);
+  try {
+    const std::optional<cli::RunExit> exit = cli::read_exit_file(exit_file, request.spec->uid);
+    if (!exit) return std::nullopt;
+    ::unlink(exit_file.c_str());
+    return RunEnd{exit->exit_code, exit->meaning};
+  } catch (const Error& e) {
+    log::warn(std::string("job ") + std::to_string(request.job) + ": " + e.what());
+    return std::nullopt;
+  }
+}
+
+void LocalJobLauncher::send_notice(const ActiveRun& run) {
+  if (pidfd_signal(run, SIGTERM) != 0 && errno != ESRCH) {
+    log::warn("job " + std::to_string(run.job) + ": cannot send SIGTERM: " + errno_error(errno, "pidfd_send_signal", "").detail());
+  }
+}
+
+void LocalJobLauncher::kill(const ActiveRun& run) {
+  std::vector<cli::ProcessInfo> processes;
+  try {
+    processes = cli::live_descendants(run.process.pid);
+  } catch (const Error& e) {
+    log::warn(std::string("job ") + std::to_string(run.job) + ": " + e.what());
+  }
+  // While lull run lives its process group cannot belong to anyone else.
+  if (process_start_ticks(run.process.pid) == run.process.start_ticks) ::killpg(run.process.pid, SIGKILL);
+  pidfd_signal(run, SIGKILL);
+  cli::signal_each(processes, SIGKILL);
+}
+
+RunEnd LocalJobLauncher::collect(ActiveRun& run) {
+  int status = 0;
+  bool have_status = false;
+  if (run.is_child) {
+    pid_t reaped = 0;
+    do {
+      reaped = ::waitpid(run.process.pid, &status, WNOHANG);
+    } while (reaped < 0 && errno == EINTR);
+    have_status = reaped == run.process.pid;
+  }
+  RunEnd end;
+  std::optional<cli::RunExit> exit;
+  try {
+    exit = cli::read_exit_file(run.exit_file, run.uid);
+  } catch (const Error& e) {
+    log::warn(std::string("job ") + std::to_string(run.job) + ": " + e.what());
+  }
+  ::unlink(run.exit_file.c_str());
+  if (exit) return {exit->exit_code, exit->meaning};
+  if (have_status && WIFEXITED(status)) return {WEXITSTATUS(status), "lull run exited with " + std::to_string(WEXITSTATUS(status))};
+  if (have_status && WIFSIGNALED(status)) {
+    return {128 + WTERMSIG(status), "lull run was killed by " + cli::signal_name(WTERMSIG(status))};
+  }
+  return lost_run_end(run.ckpt_dir);
+}
+
+}  // namespace lull::arbiter
