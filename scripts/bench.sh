@@ -61,7 +61,10 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 mpirun=(mpirun --bind-to none)
 
-for exe in checkpoint_bench layout_bench runtime_bench lull train_mlp; do
+needed=(checkpoint_bench layout_bench runtime_bench lull train_mlp)
+[[ "$only" == runtime ]] && needed=(runtime_bench lull train_mlp)
+[[ "$only" == checkpoint ]] && needed=(checkpoint_bench layout_bench)
+for exe in "${needed[@]}"; do
   [[ -x $bin/$exe ]] || { echo "bench.sh: $bin/$exe missing; build first" >&2; exit 1; }
 done
 start=$(date +%s)
