@@ -316,6 +316,19 @@ class BadSubmissions(ArbiterCase):
         arbiter.wait_idle([job], 30)
         self.assertEqual([e["event"] for e in arbiter.job_events(job)][-1], "finish")
 
+    def test_malformed_requests(self):
+        import socket as sockets
+        arbiter = self.arbiter()
+        for line in (b'{"op": 5}\n', b'not json\n', b'{"op": "submit", "spec": 3}\n', b'{"op": "cancel", "job": "x"}\n'):
+            with sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM) as client:
+                client.connect(arbiter.socket)
+                client.sendall(line)
+                answer = json.loads(client.makefile().readline())
+            self.assertFalse(answer["ok"], line)
+            self.assertTrue(answer["error"], line)
+        self.assertIsNone(arbiter.process.poll(), "the arbiter survives bad requests")
+        self.assertEqual(arbiter.status()["jobs"], [])
+
     def test_arbiter_not_running(self):
         result = subprocess.run([LULL, "status"], env=environment(LULL_ARBITER_SOCKET=self.path("none.sock")),
                                 capture_output=True, text=True)

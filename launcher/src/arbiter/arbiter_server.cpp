@@ -356,6 +356,8 @@ void ArbiterServer::read_client(int fd) {
       } catch (const Error& e) {
         if (e.code() != ErrorCode::invalid_argument) throw;  // journal and I/O failures stop the arbiter
         reply = error_answer(e.message());
+      } catch (const nlohmann::json::exception& e) {  // a field of the wrong type: the client's mistake
+        reply = error_answer(std::string("malformed request: ") + e.what());
       }
       answer(client, reply);
       clients_.erase(fd);
