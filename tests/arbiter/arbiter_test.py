@@ -10,7 +10,7 @@ Cases:
                   resumes and finishes with the digest of an uninterrupted run; events and metrics
   BadSubmissions  unknown tenant/class, class mismatch, too many ranks, missing or non-executable
                   program, unusable snapshot directories, cancel of unknown jobs: clear errors naming
-                  the field, exit 1, nothing queued
+                  the field, exit 1, nothing queued; malformed requests answered, the arbiter survives
   ArbiterKilled   SIGKILL of the arbiter mid-run (a preemption under way), restart: running jobs
                   adopted, every job finishes with its reference digest; then again for a queue
   Burst           100 submissions at once: 100 distinct ids, each submitted, started, finished once
