@@ -14,6 +14,7 @@
 #include "device_staging.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
+#include "lull/base/names.h"
 #include "lull/collectives/communicator.h"
 #include "notice_watcher.h"
 #include "rank_consensus.h"
@@ -62,6 +63,7 @@ class Runtime::Impl {
         registry_(*staging_),
         agreement_(comm_),
         schedule_(options_.every_steps, options_.every_seconds, steady_now()) {
+    validate_name("job name", options_.job);
     log::set_identity(options_.job, comm_.rank());
     if (options_.ckpt_dir.empty()) {
       throw Error(ErrorCode::invalid_argument, "no snapshot directory: set RuntimeOptions::ckpt_dir or LULL_CKPT_DIR");
