@@ -1,13 +1,14 @@
 # lull — the two-command quick start and friends.
 #   make test   install missing packages, configure, build, run every test (CTest)
-#   make demo   a multi-rank snapshot written, inspected, verified, read from Python
+#   make demo   a tenant job preempted for internal work and resumed in a lull (the arbiter)
+#   make demo-snapshots  a multi-rank snapshot written, inspected, verified, read from Python
 #   make bench  the benchmarks (figures printed and written to build/bench/*.json)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
 
-.PHONY: all deps configure build test demo bench install clean
+.PHONY: all deps configure build test demo demo-snapshots bench install clean
 
 all: build
 
@@ -28,6 +29,9 @@ test: build
 
 demo: build
 	@scripts/demo.sh $(BUILD)
+
+demo-snapshots: build
+	@scripts/demo-snapshots.sh $(BUILD)
 
 bench: deps-bench configure
 	@cmake --build $(BUILD) -j $(JOBS)

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
-# make demo — the snapshot store at work, narrated.
+# make demo — a tenant job preempted for internal work and resumed in the
+# next lull, on one node run by the arbiter under examples/policy.toml.
 #
-# Until the runtime and the arbiter exist (the next issues replace this demo),
-# it shows what they stand on: 4 MPI ranks write sharded snapshots, `lull
-# inspect` and `lull verify` look at them, 2 ranks read them back (a
-# different rank count), Python's h5py reads the global tensor directly, and a
-# flipped byte is caught by `lull verify` while the reader falls back to the
-# previous snapshot.
+#   1. `lull arbiter` starts with the example policy on 4 slots.
+#   2. A spot tenant (globex) submits train_mlp on 4 ranks (~30 s of work).
+#   3. Midway, internal training (frontier) asks for 3 slots: the tenant gets
+#      a preemption notice, writes a snapshot and exits 75 within its grace.
+#   4. The internal job runs and finishes; after the slots have idled for the
+#      policy's idle_before_lull, the lull begins and the tenant resumes on 4
+#      slots from its snapshot and finishes.
+#   5. The tenant's final digest is compared with an uninterrupted 4-rank run
+#      of the same program: bitwise equal.
+#   6. `lull report` draws the timeline to build/demo/timeline.png.
 #
 # Usage: scripts/demo.sh [BUILD_DIR]   (default: build)
-# Work files go to a fresh private directory under ${TMPDIR:-/tmp}, removed at
-# the end unless LULL_DEMO_KEEP=1. Every process it starts has ended when it
-# exits. Exit 0 when every step behaved as narrated.
+# Work files go to a private directory under ${TMPDIR:-/tmp}, removed at the
+# end unless LULL_DEMO_KEEP=1. Every process it started has ended when it
+# exits. Exit 0 when everything behaved as narrated.
 set -euo pipefail
 
 build_dir=${1:-build}
@@ -19,30 +24,30 @@ bin=$(cd "$build_dir/bin" 2>/dev/null && pwd) || {
   echo "demo: no $build_dir/bin; build first (make demo does)" >&2
   exit 1
 }
+here=$(cd "$(dirname "$0")" && pwd)
+policy=$here/../examples/policy.toml
 lull=$bin/lull
-writer=$bin/write_snapshot
-# Debian's python3 has h5py (python3-h5py); a python3 earlier on PATH may not.
-python=/usr/bin/python3
-for tool in "$lull" "$writer"; do
+train=$bin/train_mlp
+for tool in "$lull" "$train"; do
   [[ -x $tool ]] || { echo "demo: $tool is missing; build first" >&2; exit 1; }
 done
-if ! "$python" -c 'import h5py, numpy' 2>/dev/null; then
-  echo "demo: $python cannot import h5py and numpy (scripts/install-deps.sh installs them)" >&2
-  exit 1
-fi
 
-# Open MPI: allow root (containers, CI) and more ranks than cores.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/lull-demo.XXXXXX")
-job=$work/job
+state=$work/node
+export LULL_ARBITER_SOCKET=$state/arbiter.sock
+picture_dir=$(mkdir -p "$build_dir/demo" && cd "$build_dir/demo" && pwd)
+arbiter_pid=
 cleanup() {
-  if [[ ${LULL_DEMO_KEEP:-0} == 1 ]]; then
-    echo "(kept $work)"
-  else
-    rm -rf "$work"
+  if [[ -n $arbiter_pid ]] && kill -0 "$arbiter_pid" 2>/dev/null; then
+    kill -TERM "$arbiter_pid" 2>/dev/null || true
+    wait "$arbiter_pid" 2>/dev/null || true
   fi
+  # Jobs outlive an arbiter by design; end whatever this demo left.
+  pkill -KILL -f -- "$work" 2>/dev/null || true
+  if [[ ${LULL_DEMO_KEEP:-0} == 1 ]]; then echo "(kept $work)"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -50,110 +55,66 @@ bold=$'\e[1m' dim=$'\e[2m' reset=$'\e[0m'
 [[ -t 1 ]] || { bold='' dim='' reset=''; }
 chapter() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$reset"; }
 say() { printf '%s\n' "$*"; }
-# show CMD...: prints the command (paths shortened), then runs it.
 show() {
   local text="$*"
   text=${text//$work/\$DEMO}
   text=${text//$bin\//}
-  text=${text/#mpi /mpirun }
-  printf '%s$ %s%s\n' "$dim" "$text" "$reset"
+  printf '%s$ %s%s\n' "$dim" "$text" "$reset" >&2  # stderr: show stays usable inside $(...)
   "$@"
 }
+job_id() { /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["job"])'; }
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
-# expect_failure CMD...: runs CMD (through show), which must exit 1 (a failure,
-# not a usage error), with its stderr in the narration.
-expect_failure() {
-  local code=0
-  show "$@" 2>&1 || code=$?
-  [[ $code == 1 ]] || fail "expected exit code 1 from: $* (got $code)"
-}
-# Every mpirun is bounded: a hung rank cannot outlive the demo.
-mpi() { timeout --kill-after=10 120 mpirun "$@"; }
+digest_in() { grep '^digest ' "$1" | tail -n 1 | cut -d' ' -f2; }
 
-chapter "1. Four MPI ranks write snapshot step 100, then step 200"
-say "Each rank writes its shard of model.weight (f32 [1024, 256], split by rows),"
-say "model.embedding (bf16 [512, 64], split by columns), the replicated model.bias"
-say "and its own RNG state; rank 0 gathers the ranks' reports and commits atomically."
-show mpi -np 4 "$writer" --dir "$job" --step 100
-show mpi -np 4 "$writer" --dir "$job" --step 200
+model_args=(--steps 2500 --hidden 64)   # the tenant's model; --step-ms only adds sleep
+tenant_args=("${model_args[@]}" --step-ms 10)
+internal_args=(--steps 700 --step-ms 10 --hidden 128)
 
-chapter "2. What is on disk"
-say "One directory per snapshot, made visible by a rename once durable; LATEST names the newest."
-show ls -l "$job" "$job/step-000000000200"
-say "LATEST: $(cat "$job/LATEST")"
+chapter "1. The policy and the arbiter (4 slots)"
+show "$lull" policy check "$policy"
+"$lull" arbiter --policy "$policy" --slots 4 --state-dir "$state" >"$work/arbiter.log" 2>&1 &
+arbiter_pid=$!
+for _ in $(seq 100); do "$lull" status >/dev/null 2>&1 && break; sleep 0.1; done
+"$lull" status >/dev/null 2>&1 || { cat "$work/arbiter.log" >&2; fail "the arbiter did not come up"; }
+say "arbiter up: pid $arbiter_pid, socket \$DEMO/node/arbiter.sock"
 
-chapter "3. lull inspect"
-show "$lull" inspect "$job"
-say
-say "For scripts, --json: one object whose \"path\" is the latest snapshot's root file:"
-json=$("$lull" inspect --json "$job")
-printf '%s$ lull inspect --json $DEMO/job%s\n' "$dim" "$reset"
-printf '%s\n' "$json" | sed -n '1,6p'
-say "  ..."
-root=$(printf '%s' "$json" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["path"])')
-step=$(printf '%s' "$json" | "$python" -c 'import json,sys; print(json.load(sys.stdin)["step"])')
-[[ $step == 200 ]] || fail "inspect --json said step $step, expected 200"
-[[ $root == "$job/step-000000000200/root.h5" ]] || fail "inspect --json gave path $root"
+chapter "2. A spot tenant submits train_mlp on 4 ranks"
+tenant=$(show "$lull" submit --json --tenant globex --class spot --ranks 4 --ckpt-dir "$work/ckpt/globex" \
+  -- "$train" "${tenant_args[@]}" | job_id)
+sleep 8
+show "$lull" status
 
-chapter "4. lull verify: every byte against its XXH3-64 checksum"
-show "$lull" verify --all "$job"
+chapter "3. Internal training needs 3 slots: the tenant is preempted"
+internal=$(show "$lull" submit --json --tenant frontier --class internal --ranks 3 \
+  --ckpt-dir "$work/ckpt/frontier" -- "$train" "${internal_args[@]}" | job_id)
+say "Events as they happen (the tenant resumes once the slots have idled 10 s: a lull):"
+show "$here/follow_events.py" "$state/events.jsonl" 240 "$tenant" "$internal"
 
-chapter "5. Read back with 2 ranks (written by 4): each reads its new share by global coordinates"
-show mpi -np 2 "$writer" --dir "$job" --read
+chapter "4. Bitwise: the preempted-and-resumed tenant vs. an uninterrupted run"
+say "The tenant's own log:"
+grep -E 'preemption notice|preemption checkpoint|stopping at step|resumed from|finished' "$state/jobs/$tenant.log" |
+  sed 's/^/    /' | head -n 12
+show mpirun -np 4 "$train" --ckpt-dir "$work/ckpt/reference" "${model_args[@]}" >"$work/reference.out" 2>&1 ||
+  { cat "$work/reference.out" >&2; fail "the reference run failed"; }
+resumed=$(digest_in "$state/jobs/$tenant.log")
+reference=$(digest_in "$work/reference.out")
+say "  tenant (preempted, resumed on 4 ranks): digest $resumed"
+say "  uninterrupted run on 4 ranks:           digest $reference"
+grep -q '"event": *"notice"' "$state/events.jsonl" || fail "the tenant was never preempted"
+grep -q '"event": *"resume"' "$state/events.jsonl" || fail "the tenant was never resumed"
+[[ -n $resumed && $resumed == "$reference" ]] || fail "the digests differ"
+say "  equal: the job continued as if it had never stopped."
 
-chapter "6. Plain h5py reads the global tensor, no lull involved"
-show "$python" - "$root" <<'EOF'
-import sys, h5py, numpy as np
-with h5py.File(sys.argv[1], "r") as f:
-    w = f["/tensors/model.weight"]
-    print(f"/tensors/model.weight: shape {w.shape}, dtype {w.dtype}, "
-          f"{'virtual dataset over the shard files' if w.is_virtual else 'dataset'}")
-    step = int(f.attrs["step"])
-    expected = (np.arange(1024 * 256, dtype=np.float32) * 0.5 + step % 1000).reshape(1024, 256)
-    assert np.array_equal(w[:], expected), "model.weight differs from what the ranks wrote"
-    print(f"  equals what the 4 ranks wrote at step {step}: yes")
-    e = f["/tensors/model.embedding"]
-    print(f"/tensors/model.embedding: shape {e.shape}, stored as bf16, h5py gives {e.dtype}")
-    print(f"  root attributes: format={f.attrs['format']!r} format_version={f.attrs['format_version']} "
-          f"world_size={f.attrs['world_size']} created={f.attrs['created']}")
-EOF
+chapter "5. The timeline"
+show "$lull" report "$state/events.jsonl" -o "$picture_dir/timeline.png" --title "make demo: one node, 4 slots"
+say "picture: $picture_dir/timeline.png"
+say "metrics for a node exporter (excerpt of \$DEMO/node/lull.prom):"
+grep -E '^lull_arbiter_(preemptions_total|jobs_resumed_total|notice_to_exit_seconds_(sum|count))' "$state/lull.prom" |
+  sed 's/^/    /'
 
-chapter "7. Corruption: flip one byte of rank 2's model.weight in snapshot step 200"
-shard=$job/step-000000000200/shard-00002.h5
-show "$python" - "$shard" <<'EOF'
-import sys, h5py
-path = sys.argv[1]
-with h5py.File(path, "r") as f:
-    offset = f["/tensors/model.weight"].id.get_offset() + 1000  # inside the tensor's bytes
-with open(path, "r+b") as fh:
-    fh.seek(offset)
-    byte = fh.read(1)[0]
-    fh.seek(offset)
-    fh.write(bytes([byte ^ 0x10]))
-print(f"flipped a bit of the byte at offset {offset} of {path.split('/')[-1]}")
-EOF
-say
-say "lull verify catches it (exit 1, the reason on stderr):"
-expect_failure "$lull" verify "$job"
-say
-say "A restore falls back to the previous snapshot, saying why (rank 0 reports it):"
-LULL_LOG_LEVEL=error show mpi -np 2 "$writer" --dir "$job" --read
-inspect_text=$("$lull" inspect "$job")
-printf '%s$ lull inspect $DEMO/job%s\n' "$dim" "$reset"
-printf '%s\n' "$inspect_text" | sed -n '1,7p;/^checksums/p'
-grep -q '^step  *100$' <<<"$inspect_text" || fail "inspect did not fall back to step 100"
-
-chapter "8. A missing shard file: h5py alone reads zeros, lull refuses"
-copy=$work/copy-of-step-100
-cp -a "$job/step-000000000100" "$copy"
-show rm "$copy/shard-00003.h5"
-show "$python" - "$copy/root.h5" <<'EOF'
-import sys, h5py
-with h5py.File(sys.argv[1], "r") as f:
-    rows = f["/tensors/model.weight"][768:]
-print(f"h5py: rows 768.. of model.weight read fine, all zero: {not rows.any()} (the fill value)")
-EOF
-expect_failure "$lull" verify "$copy"
-
-chapter "Done"
-say "Every step behaved as described. The CLI: lull inspect|verify PATH (README.md)."
+chapter "6. Shutting down"
+kill -TERM "$arbiter_pid"
+wait "$arbiter_pid" || true
+arbiter_pid=
+if pgrep -f -- "$work" >/dev/null; then fail "processes were left behind: $(pgrep -af -- "$work")"; fi
+say "arbiter stopped; no process left behind."
