@@ -63,9 +63,9 @@ TEST(PolicyCheck, AValidFileGetsASummary) {
   const CommandResult run = lull({"policy", "check", kExamplePolicy});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   EXPECT_NE(run.out.find(": valid"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("64 slots; a lull begins after 10m idle"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("64 slots; a lull begins after 10s idle"), std::string::npos) << run.out;
   EXPECT_NE(run.out.find("spot      priority 10"), std::string::npos) << run.out;
-  EXPECT_NE(run.out.find("globex    class spot, quota 48 slots"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("globex    class spot, quota 64 slots"), std::string::npos) << run.out;
 }
 
 TEST(PolicyCheck, AnInvalidFileGetsEveryErrorWithLineAndColumn) {
