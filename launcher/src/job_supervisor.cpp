@@ -58,7 +58,7 @@ bool is_preemption_request(int signal) { return signal == SIGTERM || signal == S
 class Supervision {
  public:
   Supervision(const SupervisorSettings& settings, SignalInbox& inbox, pid_t child)
-      : settings_(settings), inbox_(inbox), child_(child) {}
+      : settings_(settings), inbox_(inbox), child_(child), started_(Clock::now()) {}
 
   // Until COMMAND has been reaped.
   void supervise() {
@@ -141,6 +141,7 @@ class Supervision {
 
   int poll_timeout() const {
     if (outcome_.wait_status_known) return 0;
+    if (signal_at_) return poll_timeout_until(*signal_at_);
     if (term_at_ && !term_sent_) return poll_timeout_until(*term_at_);
     if (kill_at_ && !kill_sent_) return poll_timeout_until(*kill_at_);
     return -1;
@@ -195,16 +196,29 @@ class Supervision {
     }
     outcome_.notice_sent = true;
     term_at_ = Clock::now() + seconds(settings_.grace_seconds);
+    const std::string deadline =
+        wall_clock_text(notice.deadline_unix) + " (in " + format_seconds(settings_.grace_seconds) + " s)";
+    if (Clock::now() >= started_ + kSignalHoldoff) {
+      signal_notice();
+      log::info(what + ": preemption notice sent (SIGUSR1 to pid " + std::to_string(child_) + "), deadline " + deadline);
+    } else {
+      signal_at_ = started_ + kSignalHoldoff;
+      log::info(what + ": preemption notice sent (the notice file now, SIGUSR1 to pid " + std::to_string(child_) +
+                " once the job is " + std::to_string(kSignalHoldoff.count()) + " ms old), deadline " + deadline);
+    }
+  }
+
+  void signal_notice() {
+    signal_at_.reset();
     if (::kill(child_, SIGUSR1) != 0 && errno != ESRCH) {
       log::error(errno_error(errno, "kill", "pid " + std::to_string(child_)).what());
     }
-    log::info(what + ": preemption notice sent (SIGUSR1 to pid " + std::to_string(child_) + "), deadline " +
-              wall_clock_text(notice.deadline_unix) + " (in " + format_seconds(settings_.grace_seconds) + " s)");
   }
 
   void fire_due_timers() {
     if (outcome_.wait_status_known) return;
     const Clock::time_point now = Clock::now();
+    if (signal_at_ && now >= *signal_at_) signal_notice();
     if (term_at_ && !term_sent_ && now >= *term_at_) terminate_job("grace period over");
     if (kill_at_ && !kill_sent_ && now >= *kill_at_) kill_job();
   }
@@ -258,11 +272,19 @@ class Supervision {
     for (reap(); !no_children_ && Clock::now() < give_up; reap()) ::usleep(5000);
   }
 
+  // A SIGUSR1 that reaches mpirun or a rank before it has installed its
+  // handler kills it (the default action). In a job's first moments the
+  // notice file alone carries the notice (the runtime polls it every 100 ms);
+  // the signal follows once the job has had time to set up.
+  static constexpr std::chrono::milliseconds kSignalHoldoff{1500};
+
   const SupervisorSettings& settings_;
   SignalInbox& inbox_;
   pid_t child_;
+  Clock::time_point started_;
   State outcome_;
   int requests_ = 0;
+  std::optional<Clock::time_point> signal_at_;  // the notice's SIGUSR1, held off
   std::optional<Clock::time_point> term_at_;
   std::optional<Clock::time_point> kill_at_;
   bool term_sent_ = false;
