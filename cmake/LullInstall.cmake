@@ -3,7 +3,7 @@
 # works against the installed tree.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime
+install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime lull_policy
         EXPORT lullTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -12,7 +12,7 @@ install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime
 install(TARGETS lull_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # `lull report`'s drawing script (launcher/CMakeLists.txt tells lull where).
 install(PROGRAMS launcher/report/timeline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
-install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ ${PROJECT_BINARY_DIR}/generated/include/
+install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ policy/include/ ${PROJECT_BINARY_DIR}/generated/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(EXPORT lullTargets NAMESPACE lull:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/lull)
