@@ -61,7 +61,7 @@ int end_step(int argc, char** argv, const EndStepCostOptions& options, const std
 }
 
 int preemption(PreemptionLatencyOptions options, const std::string& json_out) {
-  options.variants = {{"default", {}}, {"mpirun_sigkill_timeout_0", {"OMPI_MCA_odls_base_sigkill_timeout=0"}}};
+  options.variants = {{"default", {}}, {"mpirun_sigkill_timeout_1", {"OMPI_MCA_odls_base_sigkill_timeout=1"}}};
   nlohmann::json r = measure_preemption_latency(options);
   r["kind"] = "preemption";
   bool all_good = true;

@@ -51,13 +51,22 @@ std::vector<std::string> child_environment(const RunSettings& settings,
   if (settings.every_seconds) ours["LULL_EVERY_SECONDS"] = format_seconds(*settings.every_seconds);
   ours[kNoticeFileEnv] = notice_file.string();
 
+  // Defaults the user's environment may override. Open MPI 4.1's mpirun
+  // waits odls_base_sigkill_timeout (1 s), once or twice, after ranks that
+  // exited non-zero (75 included) are already gone: a second of preemption
+  // latency. lull's ranks exit only once their snapshot is committed, so
+  // there is nothing left for that second to save.
+  std::map<std::string, std::string> defaults{{"OMPI_MCA_odls_base_sigkill_timeout", "0"}};
+
   std::vector<std::string> environment;
   for (const char* const* entry = inherited; entry != nullptr && *entry != nullptr; ++entry) {
     std::string_view text(*entry);
-    std::string_view name = text.substr(0, text.find('='));
-    if (ours.find(std::string(name)) == ours.end()) environment.emplace_back(text);
+    const std::string name(text.substr(0, text.find('=')));
+    defaults.erase(name);
+    if (ours.find(name) == ours.end()) environment.emplace_back(text);
   }
   for (const auto& [name, value] : ours) environment.push_back(name + "=" + value);
+  for (const auto& [name, value] : defaults) environment.push_back(name + "=" + value);
   return environment;
 }
 

@@ -109,6 +109,18 @@ TEST(RunEnvironment, OursReplaceInheritedOthersPassThrough) {
   EXPECT_EQ(std::count_if(env.begin(), env.end(), is_job), 1);
 }
 
+TEST(RunEnvironment, MpirunSigkillDelayDefaultsToZeroUnlessTheUserSetIt) {
+  RunSettings s;
+  s.job = "llm";
+  const char* plain[] = {"PATH=/usr/bin", nullptr};
+  auto env = child_environment(s, "/n.json", plain);
+  EXPECT_NE(std::find(env.begin(), env.end(), "OMPI_MCA_odls_base_sigkill_timeout=0"), env.end());
+  const char* user_set[] = {"OMPI_MCA_odls_base_sigkill_timeout=3", nullptr};
+  env = child_environment(s, "/n.json", user_set);
+  EXPECT_NE(std::find(env.begin(), env.end(), "OMPI_MCA_odls_base_sigkill_timeout=3"), env.end());
+  EXPECT_EQ(std::find(env.begin(), env.end(), "OMPI_MCA_odls_base_sigkill_timeout=0"), env.end());
+}
+
 TEST(RunEnvironment, SnapshotDirectoryIsMadeAbsoluteAndPrivate) {
   test::ScratchDir scratch("run-env");
   RunSettings s;

@@ -455,6 +455,10 @@ class LullRunMpi : public ::testing::Test {
     ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 0);
     ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 0);
     ::setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 0);
+    // The fake ranks exit independently of each other (no runtime makes them
+    // stop together): give the last one mpirun's usual second, overriding
+    // lull run's default of 0.
+    ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "1", 0);
   }
 };
 
