@@ -39,7 +39,13 @@ NoticeWatcher::NoticeWatcher(NoticeWatcherOptions options) : options_(std::move(
 }
 
 NoticeWatcher::~NoticeWatcher() {
-  for (auto& [signo, old] : previous_) ::sigaction(signo, &old, nullptr);
+  // A late notice (a second SIGUSR1 while the program exits after a stop)
+  // must not kill the process with the default action: where that was the
+  // old disposition, the flag-setting handler stays. A program's own
+  // handler comes back.
+  for (auto& [signo, old] : previous_) {
+    if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO) != 0) ::sigaction(signo, &old, nullptr);
+  }
 }
 
 void NoticeWatcher::take(const PreemptionNotice& notice) {

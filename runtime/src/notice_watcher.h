@@ -8,8 +8,11 @@
 // also polled (at most every poll_interval) so a rank that missed the signal
 // still sees the notice.
 //
-// One instance per process (it owns the signal dispositions it installs and
-// restores them on destruction). Not thread-safe: poll from one thread.
+// One instance per process. It installs its handler for the notice signals
+// and, on destruction, gives back a program's own handler; where the old
+// disposition was the default (terminate), its harmless handler stays, so a
+// late notice cannot kill a program that is already exiting. Not
+// thread-safe: poll from one thread.
 
 #include <signal.h>
 

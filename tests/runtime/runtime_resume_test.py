@@ -169,6 +169,65 @@ class NoticeToOneRank(Scratch):
         self.assertEqual(inspect(ckpt)["step"], 1)
 
 
+class NoticeCorners(Scratch):
+    """A notice during a checkpoint, twice, or at the very last step."""
+
+    def preempt_and_finish(self, ranks, args, env, send_notices):
+        expected = self.reference_digest(ranks, *args)
+        ckpt = self.path("ckpt")
+        job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, *args), env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+        send_notices(rank_pids(job.pid, ranks))
+        stdout, stderr = job.communicate(timeout=60)
+        self.assertEqual(job.returncode, 75, stdout + stderr)
+        stopped = int(re.search(r"preempted after step (\d+)", stdout).group(1))
+        self.assertEqual(inspect(ckpt)["step"], stopped, stderr)
+        resumed = run(mpirun(ranks, "--ckpt-dir", ckpt, *args), env)
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertIn(f"resumed from snapshot step {stopped}", resumed.stderr)
+        self.assertEqual(digest_of(resumed.stdout), expected)
+        return stderr
+
+    def test_notice_during_a_checkpoint(self):
+        # A snapshot at every step of a 12 MB model: the notice almost surely
+        # lands while one is being written.
+        args = ["--steps", "400", "--hidden", "2048", "--inputs", "512", "--batch", "4"]
+
+        def notices(pids):
+            time.sleep(self.random.uniform(1.5, 2.5))
+            os.kill(pids[0], signal.SIGUSR1)
+
+        self.preempt_and_finish(2, args, environment(LULL_EVERY_STEPS=1), notices)
+
+    def test_two_notices_to_two_ranks(self):
+        args = ["--steps", "3000", "--step-ms", STEP_MS]
+
+        def notices(pids):
+            time.sleep(self.random.uniform(1.0, 1.5))
+            os.kill(pids[2], signal.SIGUSR1)
+            time.sleep(self.random.uniform(0.0, 0.03))
+            os.kill(pids[0], signal.SIGUSR1)
+
+        stderr = self.preempt_and_finish(3, args, environment(), notices)
+        self.assertEqual(stderr.count("preemption checkpoint step"), 1, stderr)
+
+    def test_notice_at_the_last_step(self):
+        notice = self.path("notice.json")
+        now = time.time()
+        with open(notice, "w") as f:
+            json.dump({"deadline_unix": now + 30, "grace_seconds": 30, "issued_unix": now, "reason": "test"}, f)
+        args = ["--steps", "1"]
+        expected = self.reference_digest(2, *args)
+        ckpt = self.path("ckpt")
+        first = run(mpirun(2, "--ckpt-dir", ckpt, *args), environment(LULL_NOTICE_FILE=notice))
+        self.assertEqual(first.returncode, 75, first.stdout + first.stderr)
+        self.assertEqual(inspect(ckpt)["step"], 1)
+        again = run(mpirun(2, "--ckpt-dir", ckpt, *args), environment())
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn("resumed from snapshot step 1", again.stderr)
+        self.assertEqual(digest_of(again.stdout), expected)
+
+
 class ShortDeadline(Scratch):
     def test_exits_on_the_previous_snapshot_when_a_new_one_cannot_fit(self):
         """Grace below the runtime's exit margin: no new snapshot, a prompt exit 75 on the last one."""
