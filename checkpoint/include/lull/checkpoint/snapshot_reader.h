@@ -91,8 +91,9 @@ class SnapshotReader {
 
   // Checks every shard and blob through the global view of the root file
   // (so a mapping gone wrong or a shard file gone missing is caught, not
-  // read as fill values) against the stored checksums. Never throws for a
-  // problem it finds; lists them all.
+  // read as fill values) against the stored checksums, and that the shard
+  // file offsets the manifest recorded for reads are those datasets'. Never
+  // throws for a problem it finds; lists them all.
   VerifyReport verify();
 
  private:
