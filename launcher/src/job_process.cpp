@@ -7,19 +7,12 @@
 
 #include <cerrno>
 
+#include "argv_pointers.h"
 #include "lull/base/errno_error.h"
 
 namespace lull::cli {
 
 namespace {
-
-std::vector<char*> as_argv(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
 
 // Between fork and exec: async-signal-safe calls only, no allocation.
 [[noreturn]] void become_job(char* const* argv, char* const* envp, const SignalInbox& inbox,

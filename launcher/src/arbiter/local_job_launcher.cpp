@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <map>
 
+#include "argv_pointers.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
@@ -27,13 +28,7 @@ namespace lull::arbiter {
 
 namespace {
 
-std::vector<char*> as_argv(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
+using cli::as_argv;
 
 std::string join_slots(const std::vector<SlotId>& slots) {
   std::string text;
