@@ -198,13 +198,18 @@ class Supervision {
     term_at_ = Clock::now() + seconds(settings_.grace_seconds);
     const std::string deadline =
         wall_clock_text(notice.deadline_unix) + " (in " + format_seconds(settings_.grace_seconds) + " s)";
-    if (Clock::now() >= started_ + kSignalHoldoff) {
+    // Held off, but sent halfway to the deadline at the latest, so that a
+    // short grace period still gives the ranks the signal before escalation.
+    const Clock::time_point signal_at =
+        std::min(started_ + kSignalHoldoff,
+                 Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(settings_.grace_seconds) / 2));
+    if (Clock::now() >= signal_at) {
       signal_notice();
       log::info(what + ": preemption notice sent (SIGUSR1 to pid " + std::to_string(child_) + "), deadline " + deadline);
     } else {
-      signal_at_ = started_ + kSignalHoldoff;
+      signal_at_ = signal_at;
       log::info(what + ": preemption notice sent (the notice file now, SIGUSR1 to pid " + std::to_string(child_) +
-                " once the job is " + std::to_string(kSignalHoldoff.count()) + " ms old), deadline " + deadline);
+                " in " + seconds_text(signal_at - Clock::now()) + ", the job being young), deadline " + deadline);
     }
   }
 
