@@ -211,6 +211,21 @@ class NoticeCorners(Scratch):
         stderr = self.preempt_and_finish(3, args, environment(), notices)
         self.assertEqual(stderr.count("preemption checkpoint step"), 1, stderr)
 
+    def test_sigterm_right_after_start(self):
+        """A notice while mpirun and the ranks are still starting: a clean 75, never a rank killed by SIGUSR1."""
+        args = ["--steps", "300", "--step-ms", STEP_MS]
+        expected = self.reference_digest(2, *args)
+        ckpt = self.path("ckpt")
+        command = [LULL, "run", "--ckpt-dir", ckpt, "--grace", "20", "--", *mpirun(2, *args)]
+        job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(self.random.uniform(0.05, 0.3))
+        job.send_signal(signal.SIGTERM)
+        stdout, stderr = job.communicate(timeout=60)
+        self.assertEqual(job.returncode, 75, stdout + stderr)
+        again = run(command, environment())
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(digest_of(again.stdout), expected)
+
     def test_notice_at_the_last_step(self):
         notice = self.path("notice.json")
         now = time.time()
