@@ -93,7 +93,7 @@ class Scratch(unittest.TestCase):
 class BitwiseResume(Scratch):
     """Uninterrupted vs. preempted (SIGTERM to `lull run`, at random moments, at least 3 times) and resumed."""
 
-    STEPS = "700"
+    STEPS = "1500"
 
     def check(self, ranks):
         args = ["--steps", self.STEPS, "--step-ms", STEP_MS]
