@@ -45,20 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bold=$'\e[1m' dim=$'\e[2m' reset=$'\e[0m'
-[[ -t 1 ]] || { bold='' dim='' reset=''; }
-chapter() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$reset"; }
-say() { printf '%s\n' "$*"; }
-# show CMD...: prints the command (paths shortened), then runs it.
-show() {
-  local text="$*"
-  text=${text//$work/\$DEMO}
-  text=${text//$bin\//}
-  text=${text/#mpi /mpirun }
-  printf '%s$ %s%s\n' "$dim" "$text" "$reset"
-  "$@"
-}
-fail() { echo "demo: FAILED: $*" >&2; exit 1; }
+source "$(dirname "$0")/demo_narration.sh"
 # expect_failure CMD...: runs CMD (through show), which must exit 1 (a failure,
 # not a usage error), with its stderr in the narration.
 expect_failure() {

@@ -51,19 +51,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-bold=$'\e[1m' dim=$'\e[2m' reset=$'\e[0m'
-[[ -t 1 ]] || { bold='' dim='' reset=''; }
-chapter() { printf '\n%s== %s ==%s\n' "$bold" "$*" "$reset"; }
-say() { printf '%s\n' "$*"; }
-show() {
-  local text="$*"
-  text=${text//$work/\$DEMO}
-  text=${text//$bin\//}
-  printf '%s$ %s%s\n' "$dim" "$text" "$reset" >&2  # stderr: show stays usable inside $(...)
-  "$@"
-}
+source "$here/demo_narration.sh"
 job_id() { /usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["job"])'; }
-fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 digest_in() { grep '^digest ' "$1" | tail -n 1 | cut -d' ' -f2; }
 
 model_args=(--steps 2500 --hidden 64)   # the tenant's model; --step-ms only adds sleep

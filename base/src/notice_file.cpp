@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,6 +13,10 @@
 #include "lull/base/error.h"
 
 namespace lull {
+
+double unix_time_now() noexcept {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 void write_notice_file(const std::filesystem::path& path, const PreemptionNotice& notice) {
   nlohmann::json doc = {{"deadline_unix", notice.deadline_unix},

@@ -32,10 +32,6 @@ Clock::duration seconds(double s) {
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(s));
 }
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // "14:03:27 UTC"
 std::string wall_clock_text(double unix_seconds) {
   const auto whole = static_cast<time_t>(unix_seconds);
@@ -184,7 +180,7 @@ class Supervision {
   // find the deadline already there.
   void send_notice(const std::string& what) {
     PreemptionNotice notice;
-    notice.issued_unix = unix_now();
+    notice.issued_unix = unix_time_now();
     notice.grace_seconds = settings_.grace_seconds;
     notice.deadline_unix = notice.issued_unix + settings_.grace_seconds;
     notice.reason = what + " to lull run";

@@ -27,7 +27,7 @@ int main(int argc, char** argv) {
   CLI::App app{"lull — preemptible training jobs on surplus GPUs.\n"
                "This build: run a job under lull; inspect and verify lull's HDF5 snapshots;\n"
                "check a preemption policy and simulate it on a job trace; run the node arbiter\n"
-               "(arbiter) and talk to it (submit, status, cancel, drain).",
+               "(arbiter) and talk to it (submit, status, cancel, drain); draw its timeline (report).",
                "lull"};
   app.set_version_flag("--version", "lull " LULL_VERSION);
   app.require_subcommand(1);

@@ -52,7 +52,7 @@ void NoticeWatcher::take(const PreemptionNotice& notice) {
   if (!notice_ || notice.deadline_unix < notice_->deadline_unix) notice_ = notice;
 }
 
-const std::optional<PreemptionNotice>& NoticeWatcher::poll(double now_unix) {
+const std::optional<PreemptionNotice>& NoticeWatcher::poll() {
   const int signo = g_notice_signal;
   bool check_file = false;
   if (signo != 0 && !signal_taken_) {
@@ -74,6 +74,7 @@ const std::optional<PreemptionNotice>& NoticeWatcher::poll(double now_unix) {
   if (signal_taken_ && !notice_) {
     // A signal without a file (plain mpirun, a scheduler's own signal):
     // assume the default grace period from the moment we saw it.
+    const double now_unix = unix_time_now();
     PreemptionNotice notice;
     notice.issued_unix = now_unix;
     notice.grace_seconds = options_.default_grace_seconds;

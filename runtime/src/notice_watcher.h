@@ -45,8 +45,9 @@ class NoticeWatcher {
   NoticeWatcher& operator=(const NoticeWatcher&) = delete;
 
   // The notice, once one has arrived (by signal or file); stays set. When
-  // several arrive, the earliest deadline wins. `now_unix` is the wall clock.
-  const std::optional<PreemptionNotice>& poll(double now_unix);
+  // several arrive, the earliest deadline wins. Cheap when nothing happened
+  // (a flag read and a steady-clock read): end_step() calls it every step.
+  const std::optional<PreemptionNotice>& poll();
 
   // True once a signal has been caught (cheap; async-signal-safe flag read).
   static bool signal_seen() noexcept;

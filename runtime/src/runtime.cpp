@@ -15,6 +15,7 @@
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "lull/base/names.h"
+#include "lull/base/notice_file.h"
 #include "lull/collectives/communicator.h"
 #include "notice_watcher.h"
 #include "rank_consensus.h"
@@ -25,10 +26,6 @@
 namespace lull {
 
 namespace {
-
-double wall_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 double steady_now() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -187,13 +184,13 @@ class Runtime::Impl {
   detail::Vote local_vote(bool checkpoint_due) {
     detail::Vote v;
     v.checkpoint_due = checkpoint_due;
-    if (const auto& notice = watcher_.poll(wall_now())) {
+    if (const auto& notice = watcher_.poll()) {
       v.notice = true;
       v.deadline_unix = notice->deadline_unix;
       if (!notice_logged_) {
         notice_logged_ = true;
         log::info("preemption notice (" + notice->reason + "), deadline in " +
-                  fixed(notice->deadline_unix - wall_now(), 1) + " s");
+                  fixed(notice->deadline_unix - unix_time_now(), 1) + " s");
       }
     }
     return v;
@@ -215,7 +212,7 @@ class Runtime::Impl {
     // The same answer on every rank: the tightest slack decides.
     const double first_guess = static_cast<double>(registry_.bytes()) / kFirstGuessBytesPerSecond + 0.05;
     const double needed = planner_.seconds_needed(first_guess);
-    const double left = deadline_unix_ - wall_now();
+    const double left = deadline_unix_ - unix_time_now();
     const auto slack_ms = static_cast<std::int64_t>((left - needed) * 1000.0);
     const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
     if (!fits && last_committed_) {

@@ -26,6 +26,9 @@ struct PreemptionNotice {
   std::string reason;
 };
 
+// Now on the clock notices are written in: system_clock seconds since the epoch.
+double unix_time_now() noexcept;
+
 // Writes `notice` to `path` atomically, mode 0600. Throws lull::Error.
 void write_notice_file(const std::filesystem::path& path, const PreemptionNotice& notice);
 
