@@ -4,10 +4,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
+#include <string_view>
+#include <system_error>
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
@@ -78,6 +83,76 @@ std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& pa
   notice.issued_unix = number("issued_unix", false);
   if (auto it = doc.find("reason"); it != doc.end() && it->is_string()) notice.reason = it->get<std::string>();
   return notice;
+}
+
+namespace {
+
+std::string acknowledgement_prefix(const std::filesystem::path& notice_file) {
+  return notice_file.filename().string() + ".taken-";
+}
+
+// Consumes the decimal number at the front of `text`, then `separator`.
+template <typename Number>
+std::optional<Number> take_number(std::string_view& text, std::string_view separator) {
+  Number value{};
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end == text.data()) return std::nullopt;
+  text.remove_prefix(static_cast<std::size_t>(end - text.data()));
+  if (text.substr(0, separator.size()) != separator) return std::nullopt;
+  text.remove_prefix(separator.size());
+  return value;
+}
+
+// "<rank>-of-<world size>-at-<step>", nothing more.
+std::optional<NoticeTaken> parse_acknowledgement(std::string_view text) {
+  const auto rank = take_number<int>(text, "-of-");
+  const auto world_size = rank ? take_number<int>(text, "-at-") : std::nullopt;
+  const auto step = world_size ? take_number<std::uint64_t>(text, "") : std::nullopt;
+  if (!step || !text.empty() || *rank < 0 || *world_size <= 0 || *rank >= *world_size) return std::nullopt;
+  return NoticeTaken{*rank, *world_size, *step};
+}
+
+}  // namespace
+
+void acknowledge_notice(const std::filesystem::path& notice_file, const NoticeTaken& taken) {
+  if (taken.world_size <= 0 || taken.rank < 0 || taken.rank >= taken.world_size) {
+    throw Error(ErrorCode::invalid_argument, "notice acknowledgement of rank " + std::to_string(taken.rank) +
+                                                 " in a world of " + std::to_string(taken.world_size));
+  }
+  const std::filesystem::path path =
+      notice_file.parent_path() / (acknowledgement_prefix(notice_file) + std::to_string(taken.rank) + "-of-" +
+                                   std::to_string(taken.world_size) + "-at-" + std::to_string(taken.step));
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) throw_errno("open", path.string());
+  ::close(fd);
+}
+
+NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path& notice_file) noexcept {
+  NoticeAcknowledgements found;
+  try {
+    const std::string prefix = acknowledgement_prefix(notice_file);
+    const std::filesystem::path dir = notice_file.has_parent_path() ? notice_file.parent_path() : ".";
+    std::map<int, std::set<int>, std::greater<>> ranks_by_world_size;
+    std::map<int, std::uint64_t> first_step_by_world_size;
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (name.compare(0, prefix.size(), prefix) != 0) continue;
+      const auto taken = parse_acknowledgement(std::string_view(name).substr(prefix.size()));
+      if (!taken) continue;
+      ranks_by_world_size[taken->world_size].insert(taken->rank);
+      auto [step, fresh] = first_step_by_world_size.try_emplace(taken->world_size, taken->step);
+      if (!fresh && taken->step < step->second) step->second = taken->step;
+    }
+    if (ranks_by_world_size.empty()) return found;
+    const auto& [world_size, ranks] = *ranks_by_world_size.begin();
+    found.world_size = world_size;
+    found.ranks = static_cast<int>(ranks.size());
+    found.first_step = first_step_by_world_size[world_size];
+  } catch (...) {  // out of memory while listing: as if there were none
+    return {};
+  }
+  return found;
 }
 
 }  // namespace lull

@@ -119,7 +119,13 @@ class Supervision {
   }
 
   SupervisorOutcome outcome() const {
-    return {0, outcome_.wait_status, outcome_.notice_sent, outcome_.escalated};
+    SupervisorOutcome out;
+    out.wait_status = outcome_.wait_status;
+    out.notice_sent = outcome_.notice_sent;
+    out.escalated = outcome_.escalated;
+    out.notice_signalled = outcome_.notice_signalled;
+    if (outcome_.notice_sent) out.notice_taken = read_notice_acknowledgements(settings_.notice_file);
+    return out;
   }
 
  private:
@@ -128,6 +134,7 @@ class Supervision {
     int wait_status = 0;
     bool notice_sent = false;
     bool escalated = false;
+    bool notice_signalled = false;
   };
 
   static int poll_timeout_until(Clock::time_point when) {
@@ -137,10 +144,11 @@ class Supervision {
 
   int poll_timeout() const {
     if (outcome_.wait_status_known) return 0;
-    if (signal_at_) return poll_timeout_until(*signal_at_);
-    if (term_at_ && !term_sent_) return poll_timeout_until(*term_at_);
-    if (kill_at_ && !kill_sent_) return poll_timeout_until(*kill_at_);
-    return -1;
+    std::optional<Clock::time_point> next;
+    for (const auto& timer : {signal_at_, term_sent_ ? std::nullopt : term_at_, kill_sent_ ? std::nullopt : kill_at_}) {
+      if (timer && (!next || *timer < *next)) next = timer;
+    }
+    return next ? poll_timeout_until(*next) : -1;
   }
 
   void wait_for_signals(int timeout_ms) {
@@ -200,8 +208,9 @@ class Supervision {
         std::min(started_ + kSignalHoldoff,
                  Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(settings_.grace_seconds) / 2));
     if (Clock::now() >= signal_at) {
+      log::info(what + ": preemption notice sent (the notice file, SIGUSR1 to pid " + std::to_string(child_) +
+                "), deadline " + deadline);
       signal_notice();
-      log::info(what + ": preemption notice sent (SIGUSR1 to pid " + std::to_string(child_) + "), deadline " + deadline);
     } else {
       signal_at_ = signal_at;
       log::info(what + ": preemption notice sent (the notice file now, SIGUSR1 to pid " + std::to_string(child_) +
@@ -209,9 +218,31 @@ class Supervision {
     }
   }
 
+  // The notice's SIGUSR1, unless it is no longer needed or would kill
+  // COMMAND; then it is dropped, or tried again shortly.
   void signal_notice() {
     signal_at_.reset();
-    if (::kill(child_, SIGUSR1) != 0 && errno != ESRCH) {
+    const NoticeAcknowledgements taken = read_notice_acknowledgements(settings_.notice_file);
+    if (taken.from_every_rank()) {
+      log::info("every rank (" + std::to_string(taken.world_size) +
+                ") has taken the notice from the file: no SIGUSR1 sent");
+      return;
+    }
+    // mpirun before it has installed its handler, or as it exits after its
+    // ranks stopped: SIGUSR1's default action would kill it, and with it a
+    // job that was stopping cleanly.
+    if (!catches_signal(child_, SIGUSR1)) {
+      if (!signal_held_logged_) {
+        signal_held_logged_ = true;
+        log::info("SIGUSR1 held: pid " + std::to_string(child_) +
+                  " has no handler for it now (it would die of it); the notice file carries the notice");
+      }
+      signal_at_ = Clock::now() + kSignalRetry;
+      return;
+    }
+    if (::kill(child_, SIGUSR1) == 0) {
+      outcome_.notice_signalled = true;
+    } else if (errno != ESRCH) {
       log::error(errno_error(errno, "kill", "pid " + std::to_string(child_)).what());
     }
   }
@@ -226,6 +257,7 @@ class Supervision {
 
   void terminate_job(const std::string& why) {
     term_sent_ = true;
+    signal_at_.reset();  // a held notice signal is moot now
     outcome_.escalated = true;
     kill_at_ = Clock::now() + seconds(settings_.kill_after_seconds);
     const std::size_t count = signal_job(SIGTERM);
@@ -278,6 +310,8 @@ class Supervision {
   // notice file alone carries the notice (the runtime polls it every 100 ms);
   // the signal follows once the job has had time to set up.
   static constexpr std::chrono::milliseconds kSignalHoldoff{1500};
+  // How often a held notice signal is tried again (a /proc read each time).
+  static constexpr std::chrono::milliseconds kSignalRetry{50};
 
   const SupervisorSettings& settings_;
   SignalInbox& inbox_;
@@ -290,6 +324,7 @@ class Supervision {
   std::optional<Clock::time_point> kill_at_;
   bool term_sent_ = false;
   bool kill_sent_ = false;
+  bool signal_held_logged_ = false;
   bool no_children_ = false;  // waitpid said ECHILD: nothing of the job is left
 };
 
@@ -315,7 +350,11 @@ SupervisorOutcome JobSupervisor::run(SignalInbox& inbox) {
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) throw_errno("prctl", "PR_SET_CHILD_SUBREAPER");
 
   const StartedJob started = start_job(settings_.launch, inbox);
-  if (started.pid < 0) return {started.exec_error, 0, false, false};
+  if (started.pid < 0) {
+    SupervisorOutcome failed;
+    failed.exec_error = started.exec_error;
+    return failed;
+  }
   log::info("started pid " + std::to_string(started.pid) + ": " + command_text(settings_.launch.command));
 
   Supervision supervision(settings_, inbox, started.pid);

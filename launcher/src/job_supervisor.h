@@ -12,6 +12,13 @@
 //       and changes nothing. The third stops the job now: escalation starts
 //       at once instead of at the deadline. SIGHUP is not read when lull run
 //       was started with it ignored (nohup).
+//       The notice's SIGUSR1 is held while the job is young (see
+//       kSignalHoldoff), and never sent when it is not needed or would kill
+//       COMMAND: not once every rank has acknowledged the notice beside the
+//       file (lull/base/notice_file.h), not while COMMAND has no handler for
+//       it (mpirun before it installs one, or as it exits, after its ranks
+//       have stopped) — it is retried until then, the file meanwhile carrying
+//       the notice.
 //   SIGUSR1, SIGUSR2  forwarded as they are to COMMAND's process (a notice
 //       sent to lull run by hand reaches the ranks the usual way; no notice
 //       file is written, the runtime then uses LULL_GRACE_SECONDS).
@@ -41,6 +48,7 @@
 #include <vector>
 
 #include "job_process.h"
+#include "lull/base/notice_file.h"
 #include "signal_inbox.h"
 
 namespace lull::cli {
@@ -53,10 +61,12 @@ struct SupervisorSettings {
 };
 
 struct SupervisorOutcome {
-  int exec_error = 0;        // COMMAND could not be started (errno); nothing else is set
-  int wait_status = 0;       // COMMAND's raw wait status
-  bool notice_sent = false;  // a preemption request arrived while COMMAND ran
-  bool escalated = false;    // COMMAND got SIGTERM/SIGKILL from lull run
+  int exec_error = 0;             // COMMAND could not be started (errno); nothing else is set
+  int wait_status = 0;            // COMMAND's raw wait status
+  bool notice_sent = false;       // a preemption request arrived while COMMAND ran
+  bool escalated = false;         // COMMAND got SIGTERM/SIGKILL from lull run
+  bool notice_signalled = false;  // lull run sent the notice's SIGUSR1 to COMMAND
+  NoticeAcknowledgements notice_taken;  // the ranks' acknowledgements, once COMMAND ended
 };
 
 // The signal state run() needs: SIGTERM, SIGINT, SIGHUP (unless ignored on

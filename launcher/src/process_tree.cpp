@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -106,5 +107,30 @@ int signal_each(const std::vector<ProcessInfo>& processes, int signal, pid_t exc
 }
 
 bool process_group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno == EPERM; }
+
+bool catches_signal(pid_t pid, int signal) {
+  if (signal < 1 || signal > 64) return false;
+  const std::string path = "/proc/" + std::to_string(pid) + "/status";
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // gone
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n = 0; text.size() < 64 * 1024;) {  // status is ~1.5 KiB
+    n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  // "SigCgt:\t0000000000004a02\n": bit N-1 is signal N.
+  const std::string_view key = "\nSigCgt:\t";
+  const std::size_t at = text.find(key);
+  if (at == std::string::npos) return false;
+  const std::string_view rest = std::string_view(text).substr(at + key.size());
+  std::uint64_t mask = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), mask, 16);
+  if (ec != std::errc() || end == rest.data()) return false;
+  return (mask >> (signal - 1)) & 1U;
+}
 
 }  // namespace lull::cli

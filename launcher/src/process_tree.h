@@ -32,4 +32,10 @@ int signal_each(const std::vector<ProcessInfo>& processes, int signal, pid_t exc
 // True while process group `pgid` has a member (zombies count until reaped).
 bool process_group_exists(pid_t pgid);
 
+// True when process `pid` has a handler installed for `signal` (the SigCgt
+// mask of /proc/<pid>/status), i.e. the signal would not take its default
+// action. False when it has none, ignores it, or is gone. A snapshot: the
+// process may change its disposition right after.
+bool catches_signal(pid_t pid, int signal);
+
 }  // namespace lull::cli

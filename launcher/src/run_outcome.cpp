@@ -1,5 +1,6 @@
 #include "run_outcome.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include <cerrno>
@@ -13,6 +14,29 @@
 #include "signal_name.h"
 
 namespace lull::cli {
+
+namespace {
+
+bool killed_by_notice_signal(const SupervisorOutcome& outcome) {
+  return outcome.notice_signalled && WIFSIGNALED(outcome.wait_status) && WTERMSIG(outcome.wait_status) == SIGUSR1;
+}
+
+// Whether the ranks had stopped on `step` because of the notice (see the
+// header): what their acknowledgements say.
+std::optional<std::string> stopped_for_the_notice(const NoticeAcknowledgements& taken, std::uint64_t step) {
+  if (taken.from_every_rank()) return "every rank (" + std::to_string(taken.world_size) + ") had taken the notice";
+  if (taken.first_step && step >= *taken.first_step) {
+    return std::to_string(taken.ranks) + " of " + std::to_string(taken.world_size) +
+           " rank(s) had taken the notice at step " + std::to_string(*taken.first_step);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool judged_by_snapshot(const SupervisorOutcome& outcome) {
+  return outcome.escalated || killed_by_notice_signal(outcome);
+}
 
 RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64_t> resumable_step,
                      const std::string& program) {
@@ -36,6 +60,16 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
     }
     return {code, "failed: " + how + " after it did not stop in time, and there is no committed snapshot to "
                   "resume from"};
+  }
+  if (killed_by_notice_signal(outcome)) {
+    const std::string signal_how = how + ", the notice's own signal,";
+    if (!resumable_step) return {code, "failed: " + signal_how + " and there is no committed snapshot to resume from"};
+    if (auto why = stopped_for_the_notice(outcome.notice_taken, *resumable_step)) {
+      return {kExitResumable, "preempted; " + signal_how + " after " + *why + "; resumable from snapshot step " +
+                                  std::to_string(*resumable_step)};
+    }
+    return {code, "failed: " + signal_how + " and no rank acknowledged the notice at or before snapshot step " +
+                      std::to_string(*resumable_step) + ", the newest committed one"};
   }
   return {code, "failed: " + how};
 }

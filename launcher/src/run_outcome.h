@@ -7,7 +7,12 @@
 //        run had to escalate (SIGTERM/SIGKILL after the grace period, or a
 //        third request) and the snapshot directory holds a committed
 //        snapshot that passes the structure check, which the same command
-//        run again resumes from.
+//        run again resumes from. Also when COMMAND died of the notice's own
+//        SIGUSR1 (sent by lull run; mpirun dies of it while it exits) after
+//        the ranks took the notice and stopped on a committed snapshot: every
+//        rank acknowledged the notice, or one did and the snapshot's step is
+//        at or after the step it took it at. A notice never turns a clean
+//        preemption into a failure.
 //   126  COMMAND was found but could not be executed; 127 not found
 //        (as a shell reports them).
 //   N    COMMAND's own exit code otherwise, 128+S when a signal S killed it
@@ -35,9 +40,14 @@ struct RunVerdict {
 };
 
 // Pure. `resumable_step` is the newest committed snapshot's step when there
-// is one (only consulted after an escalation); `program` is COMMAND[0].
+// is one (consulted only when judged_by_snapshot(outcome)); `program` is
+// COMMAND[0].
 RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64_t> resumable_step,
                      const std::string& program);
+
+// True when judge_run() needs the committed snapshot to judge `outcome`
+// (lull run stopped COMMAND, or its notice signal killed it).
+bool judged_by_snapshot(const SupervisorOutcome& outcome);
 
 // The step of the newest committed snapshot in `ckpt_dir` that passes the
 // structure check (Verification::structure: files present with their

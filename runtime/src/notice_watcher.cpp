@@ -48,6 +48,18 @@ NoticeWatcher::~NoticeWatcher() {
   }
 }
 
+void NoticeWatcher::acknowledge(int rank, int world_size, std::uint64_t step) noexcept {
+  if (options_.notice_file.empty()) return;
+  try {
+    acknowledge_notice(options_.notice_file, {rank, world_size, step});
+  } catch (const std::exception& e) {
+    try {
+      log::warn(std::string("could not acknowledge the notice beside its file: ") + e.what());
+    } catch (...) {  // logging failed too: nothing more to do
+    }
+  }
+}
+
 void NoticeWatcher::take(const PreemptionNotice& notice) {
   if (!notice_ || notice.deadline_unix < notice_->deadline_unix) notice_ = notice;
 }

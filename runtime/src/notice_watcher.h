@@ -17,6 +17,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -51,6 +52,12 @@ class NoticeWatcher {
 
   // True once a signal has been caught (cheap; async-signal-safe flag read).
   static bool signal_seen() noexcept;
+
+  // Tells `lull run` (through an acknowledgement beside the notice file; see
+  // lull/base/notice_file.h) that this rank took the notice at `step`.
+  // Does nothing without a notice file. Never throws: a failure is logged
+  // as a warning, and lull run then does not know.
+  void acknowledge(int rank, int world_size, std::uint64_t step) noexcept;
 
  private:
   void take(const PreemptionNotice& notice);

@@ -94,7 +94,7 @@ class Runtime::Impl {
     schedule_.committed(step, steady_now());
     // A notice that came before or during the restore is acted on at the
     // next end_step() on every rank.
-    take_agreed(agreement_.agree_now(local_vote(false)));
+    take_agreed(agreement_.agree_now(local_vote(false)), step);
     return step;
   }
 
@@ -106,7 +106,7 @@ class Runtime::Impl {
     // differ, so the time-based ones go through the vote. A vote cast before
     // the latest commit is stale: that commit reset the timer.
     auto agreed = agreement_.vote(step, local_vote(schedule_.due_by_time(now)));
-    if (agreed) take_agreed(agreed->vote);
+    if (agreed) take_agreed(agreed->vote, step);
     const bool due_by_time =
         agreed && agreed->vote.checkpoint_due && (!last_committed_ || *last_committed_ < agreed->step);
     const bool periodic = schedule_.due_by_steps(step) || due_by_time;
@@ -116,7 +116,7 @@ class Runtime::Impl {
       run_checkpoint(step, "periodic");
       // A notice that came while writing: the snapshot just committed is
       // this very step, so stop on it at once.
-      take_agreed(agreement_.agree_now(local_vote(false)));
+      take_agreed(agreement_.agree_now(local_vote(false)), step);
       if (agreed_notice_) stop_on_committed(step, "a preemption notice came during the checkpoint");
     }
     return stopped_ ? StepDecision::stop : StepDecision::proceed;
@@ -196,10 +196,13 @@ class Runtime::Impl {
     return v;
   }
 
-  void take_agreed(const detail::Vote& v) {
+  // Every rank alike takes the agreed notice at `step` (the step it has
+  // completed; the notice is acted on now, or at the next end_step()).
+  void take_agreed(const detail::Vote& v, std::uint64_t step) {
     if (v.notice && !agreed_notice_) {
       agreed_notice_ = true;
       deadline_unix_ = v.deadline_unix;
+      watcher_.acknowledge(comm_.rank(), comm_.size(), step);
     }
   }
 

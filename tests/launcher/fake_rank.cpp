@@ -6,12 +6,29 @@
 //   signal N                    written by the signal handler itself
 //   notice deadline=D grace=G issued=I   the notice file read after SIGUSR1
 //   notice absent | notice error <what>
+//   acknowledged R of N at S    it left the acknowledgement (--acknowledge)
+//   committed S                 it committed snapshot step S (--commit-step)
+//   exit N                      it is about to exit with N
 //   orphan PID                  the pid of the --spawn-orphan process
 // and prints "ready rank=R pid=P" on stdout once its handlers are installed.
 //
 // Behaviour:
 //   default            on SIGUSR1: read the notice, "checkpoint" for
 //                      --checkpoint-ms, exit --notice-exit (default 75)
+//   --poll-notice      also take the notice from the file, polled every 10 ms
+//                      (as the runtime does), without waiting for SIGUSR1
+//   --no-usr1-handler  leave SIGUSR1 at its default action (it kills), as
+//                      mpirun has it while it starts and while it exits
+//   --acknowledge N    on the notice, acknowledge it as rank R of N at step
+//                      --step (default 0), as the runtime does
+//   --commit-step S    on the notice, rank 0 commits a real snapshot of step
+//                      S into LULL_CKPT_DIR (as the ranks of a job would)
+//   --exit-at T        stop at wall-clock time T (seconds since the epoch)
+//                      rather than --checkpoint-ms after the notice
+//   --die-of-notice-signal  after taking the notice, wait (up to
+//                      --checkpoint-ms) for SIGUSR1 and die of it: mpirun
+//                      restoring its default action as it exits, just after
+//                      lull run saw its handler
 //   --ignore-notice    record SIGUSR1 and keep running
 //   --ignore-term      record SIGTERM and keep running (SIGKILL is needed)
 //   --exit N           exit with N right after "ready"
@@ -33,6 +50,8 @@
 
 #include "lull/base/error.h"
 #include "lull/base/notice_file.h"
+#include "lull/checkpoint.h"
+#include "support/snapshot_spec.h"
 
 namespace {
 
@@ -89,6 +108,40 @@ void report_notice() {
   }
 }
 
+struct NoticeActions {
+  std::optional<int> acknowledge_world;
+  std::uint64_t step = 0;
+  std::optional<std::uint64_t> commit_step;
+};
+
+// What a rank does once it has the notice, before it stops.
+void take_notice(const NoticeActions& actions, int rank) {
+  report_notice();
+  const char* path = std::getenv(lull::kNoticeFileEnv);
+  try {
+    if (actions.acknowledge_world && path != nullptr) {
+      lull::acknowledge_notice(path, {rank, *actions.acknowledge_world, actions.step});
+      report("acknowledged " + std::to_string(rank) + " of " + std::to_string(*actions.acknowledge_world) + " at " +
+             std::to_string(actions.step));
+    }
+    const char* ckpt = std::getenv("LULL_CKPT_DIR");
+    if (actions.commit_step && rank == 0 && ckpt != nullptr) {
+      lull::SnapshotStore store(ckpt);
+      lull::test::SnapshotSpec spec;
+      spec.tensors.push_back({"weights", lull::DType::f32, lull::Shape{16}, -1});
+      store.commit(*actions.commit_step, lull::test::write_all_ranks(store, spec, *actions.commit_step, 1));
+      report("committed " + std::to_string(*actions.commit_step));
+    }
+  } catch (const lull::Error& e) {
+    report(std::string("notice action failed ") + e.what());
+  }
+}
+
+bool notice_file_exists() {
+  const char* path = std::getenv(lull::kNoticeFileEnv);
+  return path != nullptr && ::access(path, F_OK) == 0;
+}
+
 void spawn_orphan() {
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -107,6 +160,11 @@ int main(int argc, char** argv) {
   bool ignore_notice = false;
   bool ignore_term = false;
   bool orphan = false;
+  bool poll_notice = false;
+  bool usr1_handler = true;
+  bool die_of_notice_signal = false;
+  NoticeActions actions;
+  std::optional<double> exit_at_unix;
   int notice_exit = 75;
   int checkpoint_ms = 100;
   std::optional<int> exit_now;
@@ -124,6 +182,13 @@ int main(int argc, char** argv) {
     else if (arg == "--ignore-notice") ignore_notice = true;
     else if (arg == "--ignore-term") ignore_term = true;
     else if (arg == "--spawn-orphan") orphan = true;
+    else if (arg == "--poll-notice") poll_notice = true;
+    else if (arg == "--no-usr1-handler") usr1_handler = false;
+    else if (arg == "--die-of-notice-signal") die_of_notice_signal = true;
+    else if (arg == "--acknowledge") actions.acknowledge_world = std::stoi(value());
+    else if (arg == "--step") actions.step = std::stoull(value());
+    else if (arg == "--commit-step") actions.commit_step = std::stoull(value());
+    else if (arg == "--exit-at") exit_at_unix = std::stod(value());
     else if (arg == "--notice-exit") notice_exit = std::stoi(value());
     else if (arg == "--checkpoint-ms") checkpoint_ms = std::stoi(value());
     else if (arg == "--exit") exit_now = std::stoi(value());
@@ -142,7 +207,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  install(SIGUSR1);
+  if (usr1_handler) install(SIGUSR1);
   install(SIGUSR2);
   if (ignore_term) install(SIGTERM);
   for (const char* name : {"LULL_JOB", "LULL_CKPT_DIR", "LULL_GRACE_SECONDS", "LULL_EVERY_STEPS",
@@ -166,14 +231,24 @@ int main(int argc, char** argv) {
   bool notice_handled = false;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    if (notice_seen != 0 && !notice_handled) {
+    if ((notice_seen != 0 || (poll_notice && notice_file_exists())) && !notice_handled) {
       notice_handled = true;
-      report_notice();
-      if (!ignore_notice) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(checkpoint_ms));
-        report("exit " + std::to_string(notice_exit));
-        return notice_exit;
+      take_notice(actions, rank);
+      if (ignore_notice) continue;
+      const auto linger = exit_at_unix ? std::chrono::duration<double>(*exit_at_unix - lull::unix_time_now())
+                                       : std::chrono::duration<double>(checkpoint_ms / 1000.0);
+      const auto stop_at =
+          std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(linger);
+      while (std::chrono::steady_clock::now() < stop_at) {
+        if (die_of_notice_signal && notice_seen != 0) {
+          report("dying of SIGUSR1");
+          ::signal(SIGUSR1, SIG_DFL);
+          ::raise(SIGUSR1);
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
       }
+      report("exit " + std::to_string(notice_exit));
+      return notice_exit;
     }
   }
 }

@@ -3,16 +3,19 @@
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <filesystem>
+#include <fstream>
 
 #include <gtest/gtest.h>
 
 #include "lull/base/error.h"
 #include "lull/base/notice_file.h"
 #include "notice_location.h"
+#include "process_tree.h"
 #include "run_environment.h"
 #include "run_outcome.h"
 #include "support/test_process.h"
@@ -67,6 +70,58 @@ TEST(RunExitCode, EscalationIsResumableOnlyWithACommittedSnapshot) {
   EXPECT_EQ(v.exit_code, 75);
   EXPECT_NE(v.meaning.find("step 42"), std::string::npos) << v.meaning;
   EXPECT_EQ(judge_run(exited(1, true), 42, "mpirun").exit_code, 75);
+}
+
+// The notice's own SIGUSR1 killed COMMAND (mpirun, as it exited).
+SupervisorOutcome killed_by_the_notice_signal(NoticeAcknowledgements taken) {
+  SupervisorOutcome o = killed(SIGUSR1, false);
+  o.notice_sent = true;
+  o.notice_signalled = true;
+  o.notice_taken = taken;
+  return o;
+}
+
+TEST(RunExitCode, KilledByTheNoticeSignalAfterTheRanksStoppedIsResumable) {
+  const SupervisorOutcome everyone = killed_by_the_notice_signal({4, 4, 269});
+  EXPECT_TRUE(judged_by_snapshot(everyone));
+  RunVerdict v = judge_run(everyone, 269, "mpirun");
+  EXPECT_EQ(v.exit_code, 75);
+  EXPECT_EQ(v.meaning,
+            "preempted; mpirun was killed by SIGUSR1, the notice's own signal, after every rank (4) had taken the "
+            "notice; resumable from snapshot step 269");
+  // Every rank stopped on the previous snapshot (no time for a new one).
+  EXPECT_EQ(judge_run(everyone, 200, "mpirun").exit_code, 75);
+  // Some acknowledgements seen (others on a node whose writes are not
+  // visible yet), and a snapshot at or after the step they took it at.
+  const SupervisorOutcome some = killed_by_the_notice_signal({4, 1, 269});
+  v = judge_run(some, 269, "mpirun");
+  EXPECT_EQ(v.exit_code, 75);
+  EXPECT_NE(v.meaning.find("1 of 4 rank(s) had taken the notice at step 269"), std::string::npos) << v.meaning;
+}
+
+TEST(RunExitCode, KilledByTheNoticeSignalWithoutProofOfACleanStopIsAFailure) {
+  // A snapshot older than the step the notice was taken at, and not every rank.
+  RunVerdict v = judge_run(killed_by_the_notice_signal({4, 1, 269}), 200, "mpirun");
+  EXPECT_EQ(v.exit_code, 128 + SIGUSR1);
+  EXPECT_EQ(v.meaning,
+            "failed: mpirun was killed by SIGUSR1, the notice's own signal, and no rank acknowledged the notice at or "
+            "before snapshot step 200, the newest committed one");
+  // No acknowledgement at all.
+  EXPECT_EQ(judge_run(killed_by_the_notice_signal({}), 200, "mpirun").exit_code, 128 + SIGUSR1);
+  // No snapshot.
+  v = judge_run(killed_by_the_notice_signal({4, 4, 269}), std::nullopt, "mpirun");
+  EXPECT_EQ(v.exit_code, 128 + SIGUSR1);
+  EXPECT_NE(v.meaning.find("no committed snapshot"), std::string::npos) << v.meaning;
+  // A SIGUSR1 that was not lull run's notice (forwarded from someone else).
+  SupervisorOutcome forwarded = killed_by_the_notice_signal({4, 4, 269});
+  forwarded.notice_signalled = false;
+  EXPECT_FALSE(judged_by_snapshot(forwarded));
+  EXPECT_EQ(judge_run(forwarded, 269, "mpirun").exit_code, 128 + SIGUSR1);
+  // Another signal after the notice.
+  SupervisorOutcome segv = killed_by_the_notice_signal({4, 4, 269});
+  segv.wait_status = SIGSEGV;
+  EXPECT_FALSE(judged_by_snapshot(segv));
+  EXPECT_EQ(judge_run(segv, 269, "mpirun").exit_code, 128 + SIGSEGV);
 }
 
 TEST(RunExitCode, ExecFailures) {
@@ -163,6 +218,76 @@ TEST(NoticeLocation, FreshPrivateAndRemoved) {
   }
   EXPECT_FALSE(std::filesystem::exists(first_dir));
   EXPECT_TRUE(std::filesystem::is_empty(scratch.path()));
+}
+
+// ---- what lull run reads from /proc before it signals ----
+
+TEST(ProcessTree, CatchesSignalReadsTheHandlerMask) {
+  struct sigaction old {};
+  ASSERT_EQ(::sigaction(SIGUSR2, nullptr, &old), 0);
+  struct sigaction with_default {};
+  with_default.sa_handler = SIG_DFL;
+  ASSERT_EQ(::sigaction(SIGUSR2, &with_default, nullptr), 0);
+  EXPECT_FALSE(catches_signal(::getpid(), SIGUSR2));
+  struct sigaction handled {};
+  handled.sa_handler = [](int) {};
+  ASSERT_EQ(::sigaction(SIGUSR2, &handled, nullptr), 0);
+  EXPECT_TRUE(catches_signal(::getpid(), SIGUSR2));
+  struct sigaction ignored {};
+  ignored.sa_handler = SIG_IGN;
+  ASSERT_EQ(::sigaction(SIGUSR2, &ignored, nullptr), 0);
+  EXPECT_FALSE(catches_signal(::getpid(), SIGUSR2)) << "ignored is not caught";
+  ASSERT_EQ(::sigaction(SIGUSR2, &old, nullptr), 0);
+  EXPECT_FALSE(catches_signal(-5, SIGUSR2));
+  EXPECT_FALSE(catches_signal(::getpid(), 0));
+  EXPECT_FALSE(catches_signal(::getpid(), 65));
+}
+
+// ---- acknowledgements beside the notice file ----
+
+TEST(NoticeAcknowledgements, CountDistinctRanksOfOneWorld) {
+  test::ScratchDir scratch("run-ack");
+  const std::filesystem::path notice = scratch.path() / "notice.json";
+  EXPECT_FALSE(read_notice_acknowledgements(notice).from_every_rank());
+  EXPECT_EQ(read_notice_acknowledgements(notice).world_size, 0);
+  acknowledge_notice(notice, {2, 4, 269});
+  acknowledge_notice(notice, {2, 4, 269});  // again: still one rank
+  acknowledge_notice(notice, {0, 4, 268});
+  NoticeAcknowledgements taken = read_notice_acknowledgements(notice);
+  EXPECT_EQ(taken.world_size, 4);
+  EXPECT_EQ(taken.ranks, 2);
+  EXPECT_EQ(taken.first_step, 268u);
+  EXPECT_FALSE(taken.from_every_rank());
+  EXPECT_TRUE(std::filesystem::exists(scratch.path() / "notice.json.taken-2-of-4-at-269"));
+  acknowledge_notice(notice, {1, 4, 269});
+  acknowledge_notice(notice, {3, 4, 269});
+  EXPECT_TRUE(read_notice_acknowledgements(notice).from_every_rank());
+  // Another notice file's acknowledgements are not this one's.
+  EXPECT_EQ(read_notice_acknowledgements(scratch.path() / "other.json").ranks, 0);
+}
+
+TEST(NoticeAcknowledgements, MalformedNamesAndOutOfRangeRanksAreIgnoredOrRefused) {
+  test::ScratchDir scratch("run-ack-bad");
+  const std::filesystem::path notice = scratch.path() / "notice.json";
+  for (const char* name : {"notice.json.taken-4-of-4-at-1", "notice.json.taken--1-of-4-at-1",
+                           "notice.json.taken-0-of-0-at-1", "notice.json.taken-0-of-1-at-", "notice.json.taken-0-of-1",
+                           "notice.json.taken-0-of-1-at-1x", "notice.json.taken-99999999999-of-1-at-1",
+                           "notice.json.taken-0-of-1-at-99999999999999999999999", "notice.jsontaken-0-of-1-at-1"}) {
+    std::ofstream(scratch.path() / name) << "";
+  }
+  EXPECT_EQ(read_notice_acknowledgements(notice).ranks, 0);
+  EXPECT_THROW(acknowledge_notice(notice, {4, 4, 1}), Error);
+  EXPECT_THROW(acknowledge_notice(notice, {-1, 4, 1}), Error);
+  EXPECT_THROW(acknowledge_notice(notice, {0, 0, 1}), Error);
+  // Ranks reporting other world sizes: only the largest counts.
+  acknowledge_notice(notice, {0, 1, 5});
+  acknowledge_notice(notice, {0, 2, 5});
+  const NoticeAcknowledgements taken = read_notice_acknowledgements(notice);
+  EXPECT_EQ(taken.world_size, 2);
+  EXPECT_EQ(taken.ranks, 1);
+  EXPECT_FALSE(taken.from_every_rank());
+  // A directory that cannot be listed has none.
+  EXPECT_EQ(read_notice_acknowledgements("/nonexistent/notice.json").ranks, 0);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -215,6 +216,99 @@ TEST(LullRun, NoticeFollowedByFailureKeepsTheFailureCode) {
   run.kill(SIGTERM);
   const int status = run.wait(20s);
   EXPECT_EQ(exit_code(status), 3) << describe_status(status) << "\n" << context(run, scratch.path());
+}
+
+// ---- the notice's SIGUSR1 never turns a clean preemption into a failure ----------
+//
+// lull run holds its SIGUSR1 while the job is young (1.5 s). Meanwhile the
+// ranks may take the notice from the file, commit and exit 75 — and mpirun,
+// exiting, has restored SIGUSR1's default action: the held-back signal would
+// kill it ("mpirun was killed by SIGUSR1", exit 138, for a resumable job).
+
+// A job that takes the notice from the file and has no SIGUSR1 handler
+// through the held-off moment (mpirun as it exits) must never get SIGUSR1.
+TEST(LullRunNoticeSignal, IsNotSentToACommandWithoutAHandler) {
+  ScratchDir scratch("run-usr1-nohandler");
+  ChildProcess run(run_args({"--grace", "20"},
+                            fake(scratch.path(), {"--poll-notice", "--no-usr1-handler", "--checkpoint-ms", "2500"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(20s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_EQ(report_value(scratch.path(), 0, "exit "), "75") << context(run, scratch.path());
+  EXPECT_NE(run.err().find("SIGUSR1 held: pid"), std::string::npos) << run.err();
+}
+
+// Once every rank has acknowledged the notice beside the file, the signal
+// is not needed: lull run does not send it, handler or not.
+TEST(LullRunNoticeSignal, IsNotSentOnceEveryRankHasTakenTheNotice) {
+  // Needs the notice to come while the job is young (the signal held back);
+  // on a machine too loaded to start a process in a second, try again.
+  for (int attempt = 1;; ++attempt) {
+    ScratchDir scratch("run-usr1-acked");
+    const auto spawned = Clock::now();
+    ChildProcess run(run_args({"--grace", "20"}, fake(scratch.path(), {"--poll-notice", "--acknowledge", "1", "--step",
+                                                                        "12", "--checkpoint-ms", "2500"})));
+    ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+    run.kill(SIGTERM);
+    if (seconds_since(spawned) > 1.0) {
+      if (attempt < 5) continue;
+      GTEST_SKIP() << "the machine took over 1 s to start lull run and a process, 5 times: the notice never came "
+                      "while the job was young";
+    }
+    const int status = run.wait(20s);
+    EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+    EXPECT_EQ(report_value(scratch.path(), 0, "acknowledged "), "0 of 1 at 12") << context(run, scratch.path());
+    EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1)))
+        << "SIGUSR1 sent after every rank had taken the notice\n" << context(run, scratch.path());
+    EXPECT_NE(run.err().find("every rank (1) has taken the notice from the file: no SIGUSR1 sent"), std::string::npos)
+        << run.err();
+    return;
+  }
+}
+
+// The launcher died of the notice's SIGUSR1 anyway (it restored the default
+// action just after lull run saw its handler) after the ranks had committed
+// the snapshot of the step they took the notice at: resumable.
+TEST(LullRunNoticeSignal, ALauncherKilledByItAfterTheRanksCommittedIsResumable) {
+  ScratchDir scratch("run-usr1-killed");
+  const fs::path ckpt = scratch.path() / "ckpt";
+  commit_snapshot_of_step(ckpt, 5);  // an older one, before the notice
+  ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "20"},
+                            fake(scratch.path(), {"--poll-notice", "--acknowledge", "2", "--step", "7", "--commit-step",
+                                                  "7", "--die-of-notice-signal", "--checkpoint-ms", "10000"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(30s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_EQ(report_value(scratch.path(), 0, "committed "), "7") << context(run, scratch.path());
+  EXPECT_TRUE(report_value(scratch.path(), 0, "dying of SIGUSR1")) << context(run, scratch.path());
+  EXPECT_NE(run.err().find("killed by SIGUSR1, the notice's own signal, after 1 of 2 rank(s) had taken the notice "
+                           "at step 7; resumable from snapshot step 7"),
+            std::string::npos)
+      << run.err();
+}
+
+// ... but not when nothing shows that the ranks stopped for the notice: the
+// newest snapshot predates the step they took it at, or none acknowledged it.
+TEST(LullRunNoticeSignal, ALauncherKilledByItBeforeTheRanksStoppedIsAFailure) {
+  for (const std::vector<std::string>& acknowledgement :
+       std::vector<std::vector<std::string>>{{"--acknowledge", "2", "--step", "7"}, {}}) {
+    ScratchDir scratch("run-usr1-failed");
+    const fs::path ckpt = scratch.path() / "ckpt";
+    commit_snapshot_of_step(ckpt, 5);
+    std::vector<std::string> flags{"--poll-notice", "--die-of-notice-signal", "--checkpoint-ms", "10000"};
+    flags.insert(flags.end(), acknowledgement.begin(), acknowledgement.end());
+    ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "20"}, fake(scratch.path(), flags)));
+    ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+    run.kill(SIGTERM);
+    const int status = run.wait(30s);
+    EXPECT_EQ(exit_code(status), 128 + SIGUSR1) << describe_status(status) << "\n" << context(run, scratch.path());
+    EXPECT_NE(run.err().find("failed: " + kFakeRank + " was killed by SIGUSR1, the notice's own signal, and no rank "
+                             "acknowledged the notice at or before snapshot step 5"),
+              std::string::npos)
+        << run.err();
+  }
 }
 
 // ---- escalation -----------------------------------------------------------------
@@ -490,6 +584,34 @@ TEST_F(LullRunMpi, NoticeReachesBothRanksThroughMpirunAndTheJobExits75) {
   EXPECT_EQ(report_value(scratch.path(), 0, "env LULL_NOTICE_FILE="),
             report_value(scratch.path(), 1, "env LULL_NOTICE_FILE="));
   EXPECT_TRUE(leaves_no_notice_directory(ckpt));
+}
+
+// The real race: two ranks take the notice from the file and exit 75 right
+// around the moment lull run's held-back SIGUSR1 is due (the job 1.5 s
+// old), so that mpirun may be exiting then. Every run must be a clean 75,
+// never "mpirun was killed by SIGUSR1": with acknowledgements, and without
+// (then only lull run's look at mpirun's handler protects it).
+TEST_F(LullRunMpi, RanksExitingAsTheHeldSignalIsDueNeverMakeItAFailure) {
+  ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "0", 1);  // lull run's own default: mpirun exits at once
+  for (const bool acknowledged : {false, true}) {
+    for (const double offset : {-0.05, 0.0, 0.03, 0.06, 0.1, 0.15}) {
+      ScratchDir scratch("run-mpi-race");
+      char exit_at[32];
+      std::snprintf(exit_at, sizeof exit_at, "%.3f", unix_now() + 1.5 + offset);
+      std::vector<std::string> command{kMpirun,         "-np",       "2", kFakeRank, "--report", scratch.path().string(),
+                                       "--poll-notice", "--exit-at", exit_at};
+      if (acknowledged) command.insert(command.end(), {"--acknowledge", "2"});
+      ChildProcess run(run_args({"--grace", "20"}, command));
+      ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 30s)) << context(run, scratch.path());
+      ASSERT_TRUE(run.wait_for_stdout("ready rank=1", 30s)) << context(run, scratch.path());
+      run.kill(SIGTERM);
+      const int status = run.wait(40s);
+      EXPECT_EQ(exit_code(status), 75) << (acknowledged ? "acknowledged" : "not acknowledged") << ", ranks exiting "
+                                       << offset << " s from the held signal's moment: " << describe_status(status)
+                                       << "\n" << context(run, scratch.path());
+    }
+  }
+  ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "1", 1);
 }
 
 TEST_F(LullRunMpi, RanksThatIgnoreTheNoticeAreKilledNoneLeftBehind) {

@@ -11,6 +11,7 @@
 // The deadline is wall-clock (system_clock) seconds since the epoch: the
 // moment after which the job may be killed.
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -35,5 +36,40 @@ void write_notice_file(const std::filesystem::path& path, const PreemptionNotice
 // Reads the notice at `path`: nullopt when there is no file; throws
 // Error(invalid_argument) naming the file and field when it is malformed.
 std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& path);
+
+// ---- acknowledgements: which ranks have taken the notice -------------------
+//
+// A rank that acts on a notice leaves an empty file beside the notice file,
+//   <notice file>.taken-<rank>-of-<world size>-at-<step>
+// (e.g. notice.json.taken-3-of-4-at-269), before it checkpoints and exits.
+// `lull run` reads them to know that every rank has the notice, so that it
+// holds back its SIGUSR1 (a signal reaching mpirun as it exits kills it), and
+// to judge a job whose launcher died of that signal anyway. Everything is in
+// the name, so a reader opens no file and cannot see a half-written one.
+
+struct NoticeTaken {
+  int rank = 0;
+  int world_size = 1;
+  std::uint64_t step = 0;  // the step the rank had completed when it took the notice
+};
+
+// What the acknowledgements beside a notice file say.
+struct NoticeAcknowledgements {
+  int world_size = 0;                       // as the ranks reported it (0: none)
+  int ranks = 0;                            // distinct ranks that took the notice
+  std::optional<std::uint64_t> first_step;  // the earliest step a rank took it at
+
+  bool from_every_rank() const noexcept { return world_size > 0 && ranks == world_size; }
+};
+
+// Leaves rank `taken.rank`'s acknowledgement beside `notice_file` (which
+// need not exist). Throws the errno mapper's Error; `taken` out of range
+// (rank outside [0, world_size)) is Error(invalid_argument).
+void acknowledge_notice(const std::filesystem::path& notice_file, const NoticeTaken& taken);
+
+// The acknowledgements beside `notice_file`. Names that do not parse are
+// ignored; should the ranks report different world sizes, only those of the
+// largest count. Never throws: a directory that cannot be read has none.
+NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path& notice_file) noexcept;
 
 }  // namespace lull
