@@ -16,7 +16,8 @@ Cases:
   Burst           100 submissions at once: 100 distinct ids, each submitted, started, finished once
   Isolation       a non-root submitter (nobody, via --socket-group): its job runs as its uid; it sees
                   and cancels only its own jobs and may not drain; modes of the state directory,
-                  socket and journal
+                  socket and journal. Runs an installed lull (cmake --install into a world-readable
+                  scratch prefix), as a user would, so that it works from a checkout nobody may enter
   ExitFile        `lull run --exit-file`: the code and its meaning, written atomically
   Drain           drain notices the tenant job (exit 75, stays queued), refuses submissions, the
                   arbiter exits once idle; a new arbiter resumes the job to its end
@@ -33,6 +34,8 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.abspath(os.environ.get("LULL_BIN_DIR", os.path.join(HERE, "..", "..", "build", "bin")))
+BUILD = os.path.abspath(os.environ.get("LULL_BUILD_DIR", os.path.join(BIN, "..")))
+CMAKE = os.environ.get("CMAKE_COMMAND", "cmake")
 LULL = os.path.join(BIN, "lull")
 TRAIN = os.path.join(BIN, "train_mlp")
 POLICY = os.path.join(HERE, "test_policy.toml")
@@ -72,7 +75,8 @@ def digest_of(text):
 class Arbiter:
     """One `lull arbiter` on a scratch state directory."""
 
-    def __init__(self, root, slots=None, socket=None, socket_group=None):
+    def __init__(self, root, slots=None, socket=None, socket_group=None, lull=LULL):
+        self.program = lull
         self.state = os.path.join(root, "state")
         self.socket = socket or os.path.join(self.state, "arbiter.sock")
         self.log_path = os.path.join(root, "arbiter.log")
@@ -81,7 +85,7 @@ class Arbiter:
         self.process = None
 
     def start(self):
-        command = [LULL, "arbiter", "--policy", POLICY, "--state-dir", self.state, "--socket", self.socket]
+        command = [self.program, "arbiter", "--policy", POLICY, "--state-dir", self.state, "--socket", self.socket]
         if self.slots:
             command += ["--slots", str(self.slots)]
         if self.socket_group:
@@ -99,7 +103,7 @@ class Arbiter:
             return f.read()
 
     def lull(self, *args, check=True, user=None):
-        command = [LULL, *args]
+        command = [self.program, *args]
         if user is not None:
             command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
         result = subprocess.run(command, env=environment(LULL_ARBITER_SOCKET=self.socket), capture_output=True,
@@ -409,12 +413,50 @@ class Burst(ArbiterCase):
         self.assertEqual(len(submits), 100)
 
 
+def reachable_by_others(path):
+    """Whether every directory from / down to `path` lets other users through (o+x)."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
+
+
+def install_for_other_users(prefix):
+    """`cmake --install` of the build tree into `prefix`, readable by every user.
+
+    Another user cannot use the build tree's binaries when the checkout lies in a directory only
+    its owner may enter (mktemp -d, /root): what such a user runs is an installed lull."""
+    result = subprocess.run([CMAKE, "--install", BUILD, "--prefix", prefix], capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise AssertionError(f"cmake --install {BUILD} --prefix {prefix} failed:\n{result.stdout}{result.stderr}")
+    subprocess.run(["chmod", "-R", "a+rX", prefix], check=True)  # whatever the umask was
+    return os.path.join(prefix, "bin", "lull")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "runs a job and the clients as another user (nobody): needs root")
 class Isolation(ArbiterCase):
-    def test_other_uid(self):
+    def setUp(self):
+        # The job and the clients run as nobody: everything they touch must be reachable by
+        # other users, whichever TMPDIR this test was given.
+        base = next((d for d in (tempfile.gettempdir(), "/tmp", "/var/tmp") if reachable_by_others(d)), None)
+        if base is None:
+            self.skipTest("no temporary directory other users can enter (TMPDIR, /tmp, /var/tmp)")
+        self.dir = tempfile.mkdtemp(prefix="lull-arbiter-test-", dir=base)
         os.chmod(self.dir, 0o755)
+        self.arbiters = []
+
+    def test_other_uid(self):
+        lull = install_for_other_users(self.path("prefix"))
+        version = subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", lull,
+                                  "--version"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(version.returncode, 0, f"the installed lull does not run as nobody:\n{version.stderr}")
         socket_dir = self.path("run")
         os.mkdir(socket_dir, 0o755)
-        arbiter = self.arbiter(socket=os.path.join(socket_dir, "arbiter.sock"), socket_group="nogroup")
+        arbiter = self.arbiter(socket=os.path.join(socket_dir, "arbiter.sock"), socket_group="nogroup", lull=lull)
         self.assertEqual(stat.S_IMODE(os.stat(arbiter.state).st_mode), 0o750)
         self.assertEqual(stat.S_IMODE(os.stat(arbiter.socket).st_mode), 0o660)
         self.assertEqual(stat.S_IMODE(os.stat(os.path.join(arbiter.state, "journal.jsonl")).st_mode), 0o600)

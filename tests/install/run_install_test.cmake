@@ -82,4 +82,21 @@ if(LDD)
   endforeach()
 endif()
 
+# ... nor for their search path: a build directory in it would be tried
+# first, and the build tree's permissions would decide whether another user
+# can run the installed lull (tests/arbiter Isolation runs one as nobody).
+find_program(READELF readelf)
+if(READELF)
+  foreach(binary ${prefix}/bin/lull ${prefix}/lib/liblull_runtime.so)
+    run("readelf -d ${binary}" ${READELF} -d ${binary})
+    string(FIND "${run_output}" "${LULL_BUILD_DIR}" build_dir_at)
+    if(NOT build_dir_at EQUAL -1)
+      message(FATAL_ERROR "install test: ${binary}'s RUNPATH names the build tree:\n${run_output}")
+    endif()
+    if(NOT run_output MATCHES "R(UN)?PATH\\)[^\n]*\\$ORIGIN/\\.\\./lib")
+      message(FATAL_ERROR "install test: ${binary} does not find its libraries relative to itself ($ORIGIN/../lib):\n${run_output}")
+    endif()
+  endforeach()
+endif()
+
 message(STATUS "install test: passed")
