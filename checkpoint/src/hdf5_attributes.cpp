@@ -33,9 +33,30 @@ void write_attribute(hid_t object, const char* name, const std::string& value) {
   write_scalar(object, name, type, &text);
 }
 
-std::optional<std::uint64_t> read_u64_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return std::nullopt;
+namespace {
+
+// The attribute `name` of `object` when it holds exactly one value (its
+// type and space come from the file: reading an array of them into one
+// value would write past it).
+Hid open_single_valued(hid_t object, const char* name) {
+  if (H5Aexists(object, name) <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return Hid();
+  }
   Hid attr(H5Aopen(object, name, H5P_DEFAULT));
+  if (!attr.valid()) return Hid();
+  Hid space(H5Aget_space(attr));
+  if (!space.valid() || H5Sget_simple_extent_npoints(space) != 1) return Hid();
+  return attr;
+}
+
+// Fixed-length strings longer than this are not lull's attributes.
+constexpr std::size_t kMaxFixedStringBytes = 1 << 16;
+
+}  // namespace
+
+std::optional<std::uint64_t> read_u64_attribute(hid_t object, const char* name) {
+  Hid attr = open_single_valued(object, name);
   if (!attr.valid()) return std::nullopt;
   Hid type(H5Aget_type(attr));
   if (!type.valid() || H5Tget_class(type) != H5T_INTEGER) return std::nullopt;
@@ -45,14 +66,11 @@ std::optional<std::uint64_t> read_u64_attribute(hid_t object, const char* name) 
 }
 
 std::optional<std::string> read_string_attribute(hid_t object, const char* name) {
-  if (H5Aexists(object, name) <= 0) return std::nullopt;
-  Hid attr(H5Aopen(object, name, H5P_DEFAULT));
+  Hid attr = open_single_valued(object, name);
   if (!attr.valid()) return std::nullopt;
   Hid type(H5Aget_type(attr));
   if (!type.valid() || H5Tget_class(type) != H5T_STRING) return std::nullopt;
   if (H5Tis_variable_str(type) > 0) {
-    Hid space(H5Aget_space(attr));
-    if (!space.valid() || H5Sget_simple_extent_npoints(space) != 1) return std::nullopt;
     char* text = nullptr;
     if (H5Aread(attr, type, &text) < 0 || text == nullptr) return std::nullopt;
     std::string out(text);
@@ -60,6 +78,7 @@ std::optional<std::string> read_string_attribute(hid_t object, const char* name)
     return out;
   }
   std::size_t size = H5Tget_size(type);
+  if (size == 0 || size > kMaxFixedStringBytes) return std::nullopt;
   std::vector<char> buf(size + 1, '\0');
   if (H5Aread(attr, type, buf.data()) < 0) return std::nullopt;
   return std::string(buf.data());

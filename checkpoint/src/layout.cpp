@@ -29,6 +29,9 @@ std::optional<std::uint64_t> parse_snapshot_dir_name(std::string_view name) noex
   std::uint64_t step = 0;
   auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
   if (ec != std::errc() || end != digits.data() + digits.size()) return std::nullopt;
+  // Only the name the committer gives: "step-42" or "step-0000000000042" is
+  // not a snapshot lull wrote.
+  if (snapshot_dir_name(step) != name) return std::nullopt;
   return step;
 }
 

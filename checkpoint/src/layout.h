@@ -21,7 +21,8 @@ std::string snapshot_dir_name(std::uint64_t step);
 std::string pending_dir_name(std::uint64_t step);
 // "shard-00003.h5"
 std::string shard_file_name(int rank);
-// The step of a committed snapshot directory name; nullopt for any other name.
+// The step of a committed snapshot directory name exactly as
+// snapshot_dir_name() spells it; nullopt for any other name.
 std::optional<std::uint64_t> parse_snapshot_dir_name(std::string_view name) noexcept;
 // A fresh name for a directory being deleted: ".trash-<name>-<pid>-<counter>".
 std::string trash_name(std::string_view name);

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "lull/base/errno_error.h"
+#include "lull/base/error.h"
 #include "lull/checkpoint/file_system.h"
 
 namespace lull {
@@ -30,8 +31,47 @@ class FileDescriptor {
   int fd_;
 };
 
-int open_or_throw(const std::filesystem::path& path, int flags, mode_t mode = 0) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+FileKind kind_of(mode_t mode) noexcept {
+  if (S_ISREG(mode)) return FileKind::regular;
+  if (S_ISDIR(mode)) return FileKind::directory;
+  if (S_ISLNK(mode)) return FileKind::symlink;
+  if (S_ISFIFO(mode)) return FileKind::fifo;
+  if (S_ISSOCK(mode)) return FileKind::socket;
+  return FileKind::device;
+}
+
+[[noreturn]] void refuse_non_regular(const std::filesystem::path& path, FileKind kind) {
+  throw Error(ErrorCode::corrupt,
+              path.string() + " is " + std::string(file_kind_name(kind)) + ", not a regular file; lull opens only regular files",
+              {}, {}, "remove it: nothing lull writes is anything else");
+}
+
+// Opens a regular file and nothing else. O_NOFOLLOW: a symbolic link at the
+// end is not followed; O_NONBLOCK: a FIFO planted under the name does not
+// block the open (it has no effect on a regular file's reads and writes).
+// The lstat first keeps a device from being opened at all.
+int open_regular(const std::filesystem::path& path, int flags, mode_t mode = 0) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse_non_regular(path, kind_of(st.st_mode));
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+  if (fd < 0) {
+    if (errno == ELOOP) refuse_non_regular(path, FileKind::symlink);
+    throw_errno("open", path.string());
+  }
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    throw errno_error(err, "fstat", path.string());
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    refuse_non_regular(path, kind_of(st.st_mode));
+  }
+  return fd;
+}
+
+int open_directory(const std::filesystem::path& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw_errno("open", path.string());
   return fd;
 }
@@ -107,12 +147,12 @@ class PosixFileSystem final : public FileSystem {
   }
 
   void sync_file(const std::filesystem::path& file) override {
-    FileDescriptor fd(open_or_throw(file, O_RDONLY));
+    FileDescriptor fd(open_regular(file, O_RDONLY));
     if (::fsync(fd.get()) != 0) throw_errno("fsync", file.string());
   }
 
   void sync_dir(const std::filesystem::path& dir) override {
-    FileDescriptor fd(open_or_throw(dir, O_RDONLY | O_DIRECTORY));
+    FileDescriptor fd(open_directory(dir));
     if (::fsync(fd.get()) != 0) throw_errno("fsync", dir.string());
   }
 
@@ -127,13 +167,13 @@ class PosixFileSystem final : public FileSystem {
   }
 
   void write_file(const std::filesystem::path& file, std::string_view bytes, mode_t mode) override {
-    PosixRandomAccessFile writer(file, open_or_throw(file, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    PosixRandomAccessFile writer(file, open_regular(file, O_WRONLY | O_CREAT | O_TRUNC, mode));
     writer.write_at(0, bytes.data(), bytes.size());
     writer.sync();
   }
 
   std::string read_file(const std::filesystem::path& file) override {
-    PosixRandomAccessFile reader(file, open_or_throw(file, O_RDONLY));
+    PosixRandomAccessFile reader(file, open_regular(file, O_RDONLY));
     std::string out(reader.size(), '\0');
     reader.read_at(0, out.data(), out.size());
     return out;
@@ -159,7 +199,17 @@ class PosixFileSystem final : public FileSystem {
   }
 
   std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) override {
-    return std::make_unique<PosixRandomAccessFile>(file, open_or_throw(file, writable ? O_RDWR : O_RDONLY));
+    return std::make_unique<PosixRandomAccessFile>(file, open_regular(file, writable ? O_RDWR : O_RDONLY));
+  }
+
+  FileStatus status(const std::filesystem::path& path) override {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT || errno == ENOTDIR) return {};
+      throw_errno("lstat", path.string());
+    }
+    const FileKind kind = kind_of(st.st_mode);
+    return {kind, kind == FileKind::regular ? static_cast<std::uint64_t>(st.st_size) : 0};
   }
 
   void set_mode(const std::filesystem::path& path, mode_t mode) override {
@@ -168,6 +218,19 @@ class PosixFileSystem final : public FileSystem {
 };
 
 }  // namespace
+
+std::string_view file_kind_name(FileKind kind) noexcept {
+  switch (kind) {
+    case FileKind::missing: return "missing";
+    case FileKind::regular: return "a regular file";
+    case FileKind::directory: return "a directory";
+    case FileKind::symlink: return "a symbolic link";
+    case FileKind::fifo: return "a FIFO (named pipe)";
+    case FileKind::socket: return "a socket";
+    case FileKind::device: return "a device";
+  }
+  return "of an unknown kind";
+}
 
 FileSystem& FileSystem::posix() {
   static PosixFileSystem instance;

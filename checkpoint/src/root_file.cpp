@@ -13,9 +13,6 @@
 
 namespace lull::detail {
 
-namespace {
-
-// In a virtual dataset's source names '%' starts a printf-like pattern.
 std::string escape_vds_name(const std::string& name) {
   std::string out;
   for (char c : name) {
@@ -24,6 +21,8 @@ std::string escape_vds_name(const std::string& name) {
   }
   return out;
 }
+
+namespace {
 
 std::string iso8601_utc(std::int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);

@@ -12,12 +12,17 @@
 //   /lull/manifest       the manifest JSON (u8), attribute "checksum"
 
 #include <filesystem>
+#include <string>
 
 #include "manifest.h"
 
 namespace lull::detail {
 
 inline constexpr const char* kManifestPath = "/lull/manifest";
+
+// A virtual dataset's source dataset name for `name`: '%' starts a
+// printf-like pattern there, so it is doubled.
+std::string escape_vds_name(const std::string& name);
 
 // Writes `manifest`'s root file at `path` (shard files are named relative
 // to its directory). Does not fsync.

@@ -6,6 +6,7 @@
 #include "checksum_pipeline.h"
 #include "hdf5_attributes.h"
 #include "hdf5_error.h"
+#include "hdf5_links.h"
 #include "hdf5_types.h"
 
 namespace lull::detail {
@@ -22,25 +23,20 @@ constexpr std::uint64_t kChunkBytes = 16u << 20;
 
 }  // namespace
 
-ShardSource::ShardSource(FileSystem& fs, std::filesystem::path path, int rank, std::uint64_t file_bytes)
-    : fs_(fs), path_(std::move(path)), rank_(rank), file_bytes_(file_bytes) {}
-
-RawLocation ShardSource::recorded(const std::string& object, std::uint64_t offset, std::uint64_t bytes) const {
-  if (offset > file_bytes_ || bytes > file_bytes_ - offset) {
-    throw Error(ErrorCode::corrupt, "rank " + std::to_string(rank_) + "'s " + object + " is recorded at bytes [" +
-                                        std::to_string(offset) + ", +" + std::to_string(bytes) + ") of " +
-                                        path_.string() + ", which has " + std::to_string(file_bytes_));
-  }
-  return {offset, bytes};
-}
+ShardSource::ShardSource(FileSystem& fs, std::filesystem::path path, int rank)
+    : fs_(fs), path_(std::move(path)), rank_(rank) {}
 
 hid_t ShardSource::hdf5_file() {
   if (!file_.valid()) {
+    const std::string what = "shard file " + path_.string() + " of rank " + std::to_string(rank_);
+    const FileStatus status = fs_.status(path_);
+    if (status.kind != FileKind::regular) {
+      throw Error(ErrorCode::corrupt, what + " is " + std::string(file_kind_name(status.kind)) + ", not a regular file");
+    }
     hid_t id = H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
     if (id < 0) {
       H5Eclear2(H5E_DEFAULT);
-      throw Error(ErrorCode::corrupt, "shard file " + path_.string() + " of rank " + std::to_string(rank_) +
-                                          " is missing or not a readable HDF5 file");
+      throw Error(ErrorCode::corrupt, what + " is not a readable HDF5 file");
     }
     file_ = Hid(id);
   }
@@ -59,9 +55,8 @@ RawLocation ShardSource::locate(const std::string& object_path, DType dtype, con
     return Error(ErrorCode::corrupt, "rank " + std::to_string(rank_) + "'s " + subject + " " + what);
   };
   hid_t file = hdf5_file();
-  if (H5Lexists(file, object_path.c_str(), H5P_DEFAULT) <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    throw corrupt("is missing");
+  if (auto problem = hard_link_path_problem(file, object_path, path_.string()); !problem.empty()) {
+    throw corrupt("cannot be read: " + problem);
   }
   Hid dataset(H5Dopen2(file, object_path.c_str(), H5P_DEFAULT));
   if (!dataset.valid()) {
@@ -72,8 +67,9 @@ RawLocation ShardSource::locate(const std::string& object_path, DType dtype, con
   Hid expected = make_hdf5_type(dtype);
   if (H5Tequal(expected, type) <= 0) throw corrupt("does not hold " + std::string(dtype_name(dtype)));
   if (dataspace_shape(dataset, subject) != extent) throw corrupt("has another shape than its manifest entry");
-  Hid dcpl(check_id(H5Dget_create_plist(dataset), "H5Dget_create_plist", subject));
-  if (H5Pget_layout(dcpl) != H5D_CONTIGUOUS) throw corrupt("is not contiguous");
+  const DatasetStorage storage = dataset_storage(dataset, subject);
+  if (storage.layout != H5D_CONTIGUOUS) throw corrupt("is not contiguous");
+  if (storage.external_files != 0) throw corrupt("keeps its bytes in external files");
   haddr_t offset = H5Dget_offset(dataset);
   if (offset == HADDR_UNDEF) {
     H5Eclear2(H5E_DEFAULT);

@@ -24,16 +24,13 @@ struct RawLocation {
 class ShardSource {
  public:
   // Opens lazily: nothing touches the file until the first call.
-  // `file_bytes` is its size, checked when the snapshot was opened.
-  ShardSource(FileSystem& fs, std::filesystem::path path, int rank, std::uint64_t file_bytes);
+  ShardSource(FileSystem& fs, std::filesystem::path path, int rank);
 
-  // The `bytes` at `offset` as the manifest recorded them for `object`
-  // (for messages). Throws Error(corrupt) when they leave the file.
-  RawLocation recorded(const std::string& object, std::uint64_t offset, std::uint64_t bytes) const;
-
-  // The dataset at `object_path` (e.g. "/tensors/w"), checked to have
-  // `dtype` and `extent` and `bytes` of contiguous storage.
-  // Throws Error(corrupt) saying what differs.
+  // The dataset at `object_path` (e.g. "/tensors/w"), checked to be
+  // reached through hard links only and to have `dtype`, `extent` and
+  // `bytes` of contiguous storage in this file (not in external files).
+  // Throws Error(corrupt) saying what differs. The shard file is opened by
+  // HDF5 only when it is a regular file, never through a symbolic link.
   RawLocation locate(const std::string& object_path, DType dtype, const Shape& extent, std::uint64_t bytes);
 
   // Reads `where` into `out` and returns the XXH3-64 of the bytes read;
@@ -52,7 +49,6 @@ class ShardSource {
   FileSystem& fs_;
   std::filesystem::path path_;
   int rank_;
-  std::uint64_t file_bytes_;
   Hid file_;
   std::unique_ptr<RandomAccessFile> raw_;
   ChecksumPipeline checksums_;

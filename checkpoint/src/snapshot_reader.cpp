@@ -4,11 +4,10 @@
 #include <cstring>
 
 #include "checksum.h"
-#include "hdf5_attributes.h"
 #include "hdf5_error.h"
 #include "layout.h"
 #include "lull/base/error.h"
-#include "root_file.h"
+#include "root_file_check.h"
 #include "shard_file.h"
 #include "snapshot_reader_impl.h"
 #include "tiling.h"
@@ -19,90 +18,91 @@ using namespace detail;
 
 namespace {
 
-std::string read_manifest_json(hid_t root, const std::string& subject) {
-  auto corrupt = [&](const std::string& what) {
-    return Error(ErrorCode::corrupt, subject + ": " + what, {}, {}, "the root file is damaged; an older snapshot may still be intact");
-  };
-  if (H5Lexists(root, "/lull", H5P_DEFAULT) <= 0 || H5Lexists(root, kManifestPath, H5P_DEFAULT) <= 0) {
-    H5Eclear2(H5E_DEFAULT);
-    throw corrupt("no manifest (/lull/manifest)");
-  }
-  Hid dataset(H5Dopen2(root, kManifestPath, H5P_DEFAULT));
-  if (!dataset.valid()) throw corrupt("the manifest cannot be opened");
-  Shape shape = dataspace_shape(dataset, subject);
-  if (shape.size() != 1) throw corrupt("the manifest is not a byte array");
-  std::string json(shape[0], '\0');
-  if (H5Dread(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, json.data()) < 0) {
-    H5Eclear2(H5E_DEFAULT);
-    throw corrupt("the manifest cannot be read");
-  }
-  auto stored = read_string_attribute(dataset, "checksum");
-  std::uint64_t expected = 0;
-  if (!stored || !parse_checksum_text(*stored, expected)) throw corrupt("the manifest has no checksum");
-  std::uint64_t actual = checksum(json.data(), json.size());
-  if (actual != expected) {
-    throw corrupt("the manifest fails its checksum (expected " + checksum_text(expected) + ", actual " +
-                  checksum_text(actual) + ")");
-  }
-  return json;
+// The last name of `path` as a person reads it: "step-…" for
+// "/ckpt/job/step-…/", the working directory's own name for ".".
+std::string last_name(const std::filesystem::path& path) {
+  std::error_code ec;
+  std::filesystem::path normal = std::filesystem::absolute(path, ec).lexically_normal();
+  if (ec) normal = path.lexically_normal();
+  if (!normal.has_filename()) normal = normal.parent_path();
+  return normal.filename().string();
+}
+
+[[noreturn]] void refuse_kind(const std::filesystem::path& path, FileKind kind, const std::string& role) {
+  std::string why = path.string() + " is " + std::string(file_kind_name(kind)) + ", not " + role;
+  if (kind == FileKind::symlink) why += ": lull does not follow links in or to snapshots (it could lead to another job's)";
+  throw Error(ErrorCode::corrupt, why, {}, {}, "a snapshot holds only the directories and regular files lull writes");
+}
+
+struct SnapshotPaths {
+  std::filesystem::path dir;
+  std::filesystem::path root;
+};
+
+// `path` as SnapshotReader::open takes it: a snapshot directory or its root
+// file, neither of them a symbolic link.
+SnapshotPaths resolve_snapshot_path(FileSystem& fs, const std::filesystem::path& given) {
+  const std::filesystem::path path = given.has_filename() ? given : given.parent_path();
+  const FileStatus status = fs.status(path);
+  if (status.kind == FileKind::missing) throw Error(ErrorCode::not_found, "snapshot " + path.string() + " does not exist");
+  if (status.kind == FileKind::directory) return {path, path / kRootFile};
+  if (status.kind != FileKind::regular) refuse_kind(path, status.kind, "a snapshot directory or root file");
+  SnapshotPaths paths{path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path(), path};
+  const FileStatus dir = fs.status(paths.dir);
+  if (dir.kind != FileKind::directory) refuse_kind(paths.dir, dir.kind, "a snapshot directory");
+  return paths;
 }
 
 }  // namespace
 
-SnapshotReader::Impl::Impl(std::filesystem::path dir, std::filesystem::path root)
-    : dir_(std::move(dir)), root_(std::move(root)) {
+SnapshotReader::Impl::Impl(FileSystem& fs, std::filesystem::path dir, std::filesystem::path root,
+                           std::optional<std::uint64_t> named_step)
+    : fs_(fs), dir_(std::move(dir)), root_(std::move(root)) {
   const std::string subject = root_.string();
-  std::error_code ec;
-  if (!std::filesystem::exists(root_, ec)) {
+  const FileStatus status = fs_.status(root_);
+  if (status.kind == FileKind::missing) {
     throw Error(ErrorCode::not_found, "snapshot root file " + subject + " does not exist");
   }
+  if (status.kind != FileKind::regular) refuse_kind(root_, status.kind, "a snapshot's root file");
   hid_t id = H5Fopen(root_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) {
     H5Eclear2(H5E_DEFAULT);
     throw Error(ErrorCode::corrupt, subject + " is not a readable HDF5 file");
   }
   root_file_ = Hid(id);
-  auto format = read_string_attribute(root_file_, "format");
-  if (!format || *format != "lull") {
-    throw Error(ErrorCode::corrupt, subject + " is an HDF5 file but not a lull snapshot (no format=\"lull\" attribute)");
-  }
-  auto version = read_u64_attribute(root_file_, "format_version");
-  if (!version) throw Error(ErrorCode::corrupt, subject + ": format_version attribute missing");
-  if (*version > static_cast<std::uint64_t>(kFormatVersion)) {
-    throw Error(ErrorCode::unsupported, subject + " has format version " + std::to_string(*version) +
-                                            "; this lull reads up to " + std::to_string(kFormatVersion),
-                {}, {}, "upgrade lull");
-  }
-  manifest_ = manifest_from_json(read_manifest_json(root_file_, subject));
-  if (read_u64_attribute(root_file_, "step") != manifest_.step) {
-    throw Error(ErrorCode::corrupt, subject + ": step attribute disagrees with the manifest");
+  manifest_ = read_checked_manifest(root_file_, status.size, subject);
+  if (named_step && *named_step != manifest_.step) {
+    throw Error(ErrorCode::corrupt,
+                "snapshot directory " + dir_.string() + " is named for step " + std::to_string(*named_step) +
+                    " but holds the snapshot of step " + std::to_string(manifest_.step) + " (renamed?)",
+                {}, {}, "a restore would report one step and load another's state; move it away");
   }
   for (const auto& t : manifest_.tensors) {
-    std::uint64_t bytes = element_count(t.shape) * dtype_size(t.dtype);
+    // check_manifest() bounded every tensor's bytes by its shard files.
+    const std::uint64_t bytes = element_count(t.shape) * dtype_size(t.dtype);
     tensor_infos_.push_back({t.name, t.dtype, t.shape, bytes, t.shards.size()});
     total_bytes_ += bytes;
   }
   for (const auto& b : manifest_.blobs) total_bytes_ += b.bytes;
   check_files_present();
+  check_global_view(root_file_, manifest_, subject);
 }
 
 void SnapshotReader::Impl::check_files_present() {
   for (const auto& f : manifest_.files) {
-    if (f.rank < 0 || f.rank >= manifest_.world_size || f.name != shard_file_name(f.rank)) {
-      throw Error(ErrorCode::corrupt, root_.string() + ": manifest names an invalid shard file \"" + f.name + "\"");
+    const auto path = dir_ / f.name;
+    const std::string what = "snapshot step " + std::to_string(manifest_.step) + ": shard file " + path.string() +
+                             " of rank " + std::to_string(f.rank);
+    const FileStatus status = fs_.status(path);
+    if (status.kind == FileKind::missing) throw Error(ErrorCode::corrupt, what + " is missing");
+    if (status.kind != FileKind::regular) {
+      throw Error(ErrorCode::corrupt, what + " is " + std::string(file_kind_name(status.kind)) +
+                                          ", not a regular file" +
+                                          (status.kind == FileKind::symlink ? " (lull does not follow links)" : ""));
     }
-    auto path = dir_ / f.name;
-    std::error_code ec;
-    auto size = std::filesystem::file_size(path, ec);
-    if (ec) {
-      throw Error(ErrorCode::corrupt, "snapshot step " + std::to_string(manifest_.step) + ": shard file " +
-                                          path.string() + " of rank " + std::to_string(f.rank) + " is missing");
-    }
-    if (size != f.bytes) {
-      throw Error(ErrorCode::corrupt, "snapshot step " + std::to_string(manifest_.step) + ": shard file " +
-                                          path.string() + " of rank " + std::to_string(f.rank) + " has " +
-                                          std::to_string(size) + " bytes, expected " + std::to_string(f.bytes) +
-                                          (size < f.bytes ? " (truncated)" : ""));
+    if (status.size != f.bytes) {
+      throw Error(ErrorCode::corrupt, what + " has " + std::to_string(status.size) + " bytes, expected " +
+                                          std::to_string(f.bytes) + (status.size < f.bytes ? " (truncated)" : ""));
     }
   }
 }
@@ -123,40 +123,66 @@ const TensorEntry& SnapshotReader::Impl::tensor_entry(std::string_view name) con
 ShardSource& SnapshotReader::Impl::source(int rank) {
   auto& slot = sources_[rank];
   if (!slot) {
-    const FileEntry* file = manifest_.file_of(rank);
-    if (file == nullptr) {
-      throw Error(ErrorCode::corrupt, root_.string() + ": manifest has data of rank " + std::to_string(rank) +
-                                          " but no shard file for it");
-    }
-    slot = std::make_unique<ShardSource>(FileSystem::posix(), dir_ / file->name, rank, file->bytes);
+    const FileEntry* file = manifest_.file_of(rank);  // check_manifest(): every object's rank has one
+    if (file == nullptr) throw Error(ErrorCode::internal, "no shard file of rank " + std::to_string(rank));
+    slot = std::make_unique<ShardSource>(fs_, dir_ / file->name, rank);
   }
   return *slot;
 }
 
-void SnapshotReader::Impl::checksum_failed(const std::string& object, int rank, std::uint64_t expected,
-                                           std::uint64_t actual) const {
-  throw Error(ErrorCode::corrupt,
-              "snapshot step " + std::to_string(manifest_.step) + ": " + object + " of rank " + std::to_string(rank) +
-                  " fails its checksum (expected " + checksum_text(expected) + ", actual " + checksum_text(actual) + ")",
-              {}, {}, "the snapshot is damaged; open the previous one");
+SnapshotReader::Impl::StoredObject SnapshotReader::Impl::shard_object(const TensorEntry& tensor,
+                                                                      std::size_t index) const {
+  const ShardEntry& s = tensor.shards[index];
+  return {"tensor \"" + tensor.name + "\" box " + describe(s.box), s.rank, tensor_path(tensor.name), tensor.dtype,
+          s.box.extent, s.bytes, s.checksum, s.file_offset};
+}
+
+SnapshotReader::Impl::StoredObject SnapshotReader::Impl::blob_object(const BlobEntry& b) const {
+  return {"blob \"" + b.name + "\"", b.rank, blob_path(b.rank, b.name), DType::u8, Shape{b.bytes}, b.bytes, b.checksum,
+          b.file_offset};
+}
+
+std::optional<VerifyProblem> SnapshotReader::Impl::read_checked(const StoredObject& object, void* out) {
+  ShardSource& src = source(object.rank);
+  RawLocation where;
+  try {
+    where = src.locate(object.path, object.dtype, object.extent, object.bytes);
+  } catch (const Error& e) {
+    return VerifyProblem{"unreadable", object.label, object.rank, {}, e.message()};
+  }
+  // Reads go to the offset the manifest recorded; it must be the dataset's,
+  // or h5py and lull would read different bytes.
+  if (object.file_offset != 0 && where.offset != object.file_offset) {
+    return VerifyProblem{"recorded offset is not the dataset's", object.label, object.rank,
+                         "byte " + std::to_string(where.offset), "byte " + std::to_string(object.file_offset)};
+  }
+  std::uint64_t actual = 0;
+  try {
+    actual = src.read_checksummed(where, out);
+  } catch (const Error& e) {
+    return VerifyProblem{"unreadable", object.label, object.rank, {}, e.message()};
+  }
+  if (actual != object.checksum) {
+    return VerifyProblem{"checksum mismatch", object.label, object.rank, checksum_text(object.checksum),
+                         checksum_text(actual)};
+  }
+  verified_[{object.path, object.rank}] = where;
+  return std::nullopt;
+}
+
+void SnapshotReader::Impl::failed(const VerifyProblem& problem) const {
+  throw Error(ErrorCode::corrupt, "snapshot step " + std::to_string(manifest_.step) + ": " + problem.describe(), {},
+              {}, "the snapshot is damaged; open the previous one");
 }
 
 void SnapshotReader::Impl::read_shard(const TensorEntry& tensor, std::size_t index, void* out) {
   const ShardEntry& shard = tensor.shards[index];
-  ShardSource& src = source(shard.rank);
-  const RawLocation where = shard.file_offset != 0
-                                ? src.recorded(tensor_path(tensor.name), shard.file_offset, shard.bytes)
-                                : src.locate(tensor_path(tensor.name), tensor.dtype, shard.box.extent, shard.bytes);
-  auto key = std::make_pair(tensor.name, index);
-  if (verified_.contains(key)) {
-    src.read(where, out);
+  auto known = verified_.find({tensor_path(tensor.name), shard.rank});
+  if (known != verified_.end()) {
+    source(shard.rank).read(known->second, out);
     return;
   }
-  std::uint64_t actual = src.read_checksummed(where, out);
-  if (actual != shard.checksum) {
-    checksum_failed("tensor \"" + tensor.name + "\" box " + describe(shard.box), shard.rank, shard.checksum, actual);
-  }
-  verified_.insert(key);
+  if (auto problem = read_checked(shard_object(tensor, index), out)) failed(*problem);
 }
 
 void SnapshotReader::Impl::read(std::string_view name, DType dtype, const Shape& offset, const Shape& extent,
@@ -193,14 +219,9 @@ void SnapshotReader::Impl::read(std::string_view name, DType dtype, const Shape&
 std::vector<std::byte> SnapshotReader::Impl::read_blob(int rank, std::string_view name) {
   for (const auto& b : manifest_.blobs) {
     if (b.rank != rank || b.name != name) continue;
-    std::vector<std::byte> out(b.bytes);
+    std::vector<std::byte> out(b.bytes);  // check_manifest(): no more than its shard file holds
     if (b.bytes == 0) return out;
-    ShardSource& src = source(rank);
-    const std::string path = blob_path(rank, b.name);
-    const RawLocation where = b.file_offset != 0 ? src.recorded(path, b.file_offset, b.bytes)
-                                                 : src.locate(path, DType::u8, Shape{b.bytes}, b.bytes);
-    std::uint64_t actual = src.read_checksummed(where, out.data());
-    if (actual != b.checksum) checksum_failed("blob \"" + b.name + "\"", rank, b.checksum, actual);
+    if (auto problem = read_checked(blob_object(b), out.data())) failed(*problem);
     return out;
   }
   throw Error(ErrorCode::not_found, "snapshot step " + std::to_string(manifest_.step) + " has no blob \"" +
@@ -209,17 +230,13 @@ std::vector<std::byte> SnapshotReader::Impl::read_blob(int rank, std::string_vie
 
 // ---- SnapshotReader ----
 
-SnapshotReader SnapshotReader::open(const std::filesystem::path& path) {
+SnapshotReader SnapshotReader::open(const std::filesystem::path& path) { return open(path, FileSystem::posix()); }
+
+SnapshotReader SnapshotReader::open(const std::filesystem::path& path, FileSystem& fs) {
   quiet_hdf5();
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) {
-    return SnapshotReader(std::make_unique<Impl>(path, path / kRootFile));
-  }
-  if (!std::filesystem::exists(path, ec)) {
-    throw Error(ErrorCode::not_found, "snapshot " + path.string() + " does not exist");
-  }
-  auto dir = path.parent_path().empty() ? std::filesystem::path(".") : path.parent_path();
-  return SnapshotReader(std::make_unique<Impl>(dir, path));
+  SnapshotPaths paths = resolve_snapshot_path(fs, path);
+  const auto named_step = parse_snapshot_dir_name(last_name(paths.dir));
+  return SnapshotReader(std::make_unique<Impl>(fs, std::move(paths.dir), std::move(paths.root), named_step));
 }
 
 SnapshotReader::SnapshotReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -234,6 +251,25 @@ std::uint64_t SnapshotReader::total_bytes() const { return impl_->total_bytes_; 
 const std::filesystem::path& SnapshotReader::dir() const { return impl_->dir_; }
 const std::filesystem::path& SnapshotReader::root_file() const { return impl_->root_; }
 const std::map<std::string, std::string>& SnapshotReader::metadata() const { return impl_->manifest_.metadata; }
+
+std::string SnapshotReader::job() const {
+  const auto& metadata = impl_->manifest_.metadata;
+  const auto it = metadata.find(std::string(kJobMetadataKey));
+  return it == metadata.end() ? std::string() : it->second;
+}
+
+void SnapshotReader::check_job(std::string_view expected) const {
+  const std::string written_by = job();
+  if (written_by == expected) return;
+  throw Error(ErrorCode::corrupt,
+              "snapshot step " + std::to_string(step()) + " (" + dir().string() + ") was written by " +
+                  (written_by.empty() ? std::string("a program that recorded no job name")
+                                      : "job \"" + written_by + "\"") +
+                  ", not by job \"" + std::string(expected) + "\"",
+              {}, {},
+              "one snapshot directory per job: if this is its job under another name, run it with that name "
+              "(LULL_JOB, lull run --job)");
+}
 const std::vector<TensorInfo>& SnapshotReader::tensors() const { return impl_->tensor_infos_; }
 
 bool SnapshotReader::has_tensor(std::string_view name) const {

@@ -38,8 +38,10 @@ void check_directory(const std::filesystem::path& dir, bool create, FileSystem& 
 }
 
 // Opens one snapshot and checks it as asked; throws what is wrong.
-SnapshotReader open_checked(const SnapshotEntry& entry, Verification verification) {
-  SnapshotReader reader = SnapshotReader::open(entry.path);
+SnapshotReader open_checked(FileSystem& fs, const SnapshotEntry& entry, Verification verification,
+                            std::string_view job) {
+  SnapshotReader reader = SnapshotReader::open(entry.path, fs);
+  if (!job.empty()) reader.check_job(job);
   if (verification == Verification::full) {
     VerifyReport report = reader.verify();
     if (!report.ok()) {
@@ -63,13 +65,14 @@ std::vector<SnapshotEntry> SnapshotStore::committed() const {
   return list_snapshots(options_.fs ? *options_.fs : FileSystem::posix(), dir_);
 }
 
-SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector<RejectedSnapshot>* rejected) const {
+SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector<RejectedSnapshot>* rejected,
+                                          std::string_view job) const {
   FileSystem& fs = options_.fs ? *options_.fs : FileSystem::posix();
   auto candidates = snapshots_in_preference_order(fs, dir_);
   std::string reasons;
   for (const auto& entry : candidates) {
     try {
-      SnapshotReader reader = open_checked(entry, verification);
+      SnapshotReader reader = open_checked(fs, entry, verification, job);
       if (!reasons.empty()) log::warn("using snapshot step " + std::to_string(entry.step) + " instead");
       return reader;
     } catch (const Error& e) {
@@ -86,13 +89,13 @@ SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector
   throw Error(ErrorCode::not_found, "no usable snapshot in " + dir_.string() + ":" + reasons);
 }
 
-SnapshotReader SnapshotStore::open_step(std::uint64_t step, Verification verification) const {
+SnapshotReader SnapshotStore::open_step(std::uint64_t step, Verification verification, std::string_view job) const {
+  FileSystem& fs = options_.fs ? *options_.fs : FileSystem::posix();
   auto path = dir_ / snapshot_dir_name(step);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(path, ec)) {
+  if (fs.status(path).kind == FileKind::missing) {
     throw Error(ErrorCode::not_found, "no committed snapshot of step " + std::to_string(step) + " in " + dir_.string());
   }
-  return open_checked({step, path}, verification);
+  return open_checked(fs, {step, path}, verification, job);
 }
 
 SnapshotWriter SnapshotStore::writer(std::uint64_t step, int rank, int world_size) const {

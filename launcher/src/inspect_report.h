@@ -30,6 +30,7 @@ struct InspectReport {
   std::filesystem::path snapshot_dir;
   std::filesystem::path root_file;
   std::uint64_t step = 0;
+  std::string job;  // the job that wrote it (metadata "job"); empty when not recorded
   int world_size = 0;
   std::int64_t created_unix = 0;
   std::uint64_t total_bytes = 0;

@@ -27,6 +27,7 @@ void print_json(const InspectReport& report, std::ostream& out) {
   Json json = {{"path", report.root_file.string()},
                {"dir", report.snapshot_dir.string()},
                {"step", report.step},
+               {"job", report.job.empty() ? Json() : Json(report.job)},
                {"world_size", report.world_size},
                {"created", format_utc(report.created_unix)},
                {"created_unix", report.created_unix}};

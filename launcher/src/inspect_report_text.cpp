@@ -21,6 +21,7 @@ InspectReport describe_snapshot(const SnapshotReader& reader) {
   report.snapshot_dir = reader.dir();
   report.root_file = reader.root_file();
   report.step = reader.step();
+  report.job = reader.job();
   report.world_size = reader.world_size();
   report.created_unix = reader.created_unix();
   report.total_bytes = reader.total_bytes();
@@ -85,6 +86,7 @@ void print_text(const InspectReport& report, std::ostream& out) {
   out << "snapshot       " << report.snapshot_dir.string() << "\n"
       << "root file      " << report.root_file.string() << "\n"
       << "step           " << report.step << "\n"
+      << "job            " << (report.job.empty() ? "(not recorded)" : report.job) << "\n"
       << "created        " << format_utc(report.created_unix) << "\n"
       << "world size     " << report.world_size << "\n";
   print_tensors(report, out);

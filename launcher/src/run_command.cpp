@@ -105,7 +105,7 @@ int run_job(const RunOptions& options) {
   const SupervisorOutcome outcome = JobSupervisor(std::move(supervisor_settings)).run(*inbox);
 
   std::optional<std::uint64_t> step;
-  if (judged_by_snapshot(outcome) && settings.ckpt_dir) step = latest_resumable_step(*settings.ckpt_dir);
+  if (judged_by_snapshot(outcome) && settings.ckpt_dir) step = latest_resumable_step(*settings.ckpt_dir, settings.job);
   const RunVerdict verdict = judge_run(outcome, step, options.command.front());
   if (outcome.exec_error != 0) {
     std::cerr << "lull run: " << verdict.meaning << "\n";

@@ -74,13 +74,13 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
   return {code, "failed: " + how};
 }
 
-std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir) {
+std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir, const std::string& job) {
   try {
     StoreOptions options;
     options.create = false;
     SnapshotStore store(ckpt_dir, options);
     if (store.committed().empty()) return std::nullopt;
-    return store.open_latest(Verification::structure).step();
+    return store.open_latest(Verification::structure, nullptr, job).step();
   } catch (const Error& e) {
     if (e.code() != ErrorCode::not_found) log::warn("no usable snapshot in " + ckpt_dir.string() + ": " + e.what());
     return std::nullopt;

@@ -6,9 +6,10 @@
 //   75   preempted and resumable (EX_TEMPFAIL): COMMAND exited 75, or lull
 //        run had to escalate (SIGTERM/SIGKILL after the grace period, or a
 //        third request) and the snapshot directory holds a committed
-//        snapshot that passes the structure check, which the same command
-//        run again resumes from. Also when COMMAND died of the notice's own
-//        SIGUSR1 (sent by lull run; mpirun dies of it while it exits) after
+//        snapshot of this job that a restore accepts (latest_resumable_step),
+//        which the same command run again resumes from. Also when COMMAND
+//        died of the notice's own SIGUSR1 (sent by lull run; mpirun dies of
+//        it while it exits) after
 //        the ranks took the notice and stopped on a committed snapshot: every
 //        rank acknowledged the notice, or one did and the snapshot's step is
 //        at or after the step it took it at. A notice never turns a clean
@@ -49,10 +50,11 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
 // (lull run stopped COMMAND, or its notice signal killed it).
 bool judged_by_snapshot(const SupervisorOutcome& outcome);
 
-// The step of the newest committed snapshot in `ckpt_dir` that passes the
-// structure check (Verification::structure: files present with their
-// recorded sizes, manifest intact), or nullopt when there is none or the
-// directory cannot be read (logged). Never throws.
-std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir);
+// The step of the newest committed snapshot in `ckpt_dir` that a restore of
+// job `job` would accept without reading its data (SnapshotReader::open's
+// checks and the job's name; Verification::structure), or nullopt when
+// there is none or the directory cannot be read (logged). Never throws and
+// never blocks: nothing but regular files is opened.
+std::optional<std::uint64_t> latest_resumable_step(const std::filesystem::path& ckpt_dir, const std::string& job);
 
 }  // namespace lull::cli

@@ -21,6 +21,10 @@ CLI::App* add_verify_command(CLI::App& app, VerifyOptions& options) {
       ->required();
   command->add_flag("--all", options.all,
                     "For a job directory: check every committed snapshot, not only the newest");
+  command->add_option("--job", options.job,
+                      "Also require that job NAME wrote it (the snapshot's \"job\" metadata), as a restore of "
+                      "NAME does")
+      ->type_name("NAME");
   return command;
 }
 
@@ -52,12 +56,12 @@ void print_structure_failure(std::uint64_t step, const std::string& where, const
 
 // Without --all: the snapshot a restore tries first (open_latest's first
 // choice, whatever its rule), so "ok" means a restore will use it.
-int verify_preferred(const SnapshotStore& store, std::size_t committed_count, std::ostream& out,
-                     std::ostream& err) {
+int verify_preferred(const SnapshotStore& store, std::size_t committed_count, const std::string& job,
+                     std::ostream& out, std::ostream& err) {
   std::vector<RejectedSnapshot> rejected;
   std::optional<SnapshotReader> preferred;
   try {
-    preferred.emplace(store.open_latest(Verification::structure, &rejected));
+    preferred.emplace(store.open_latest(Verification::structure, &rejected, job));
   } catch (const Error&) {
     if (rejected.empty()) throw;  // nothing usable and nothing rejected: not a snapshot problem
   }
@@ -78,12 +82,12 @@ int verify_preferred(const SnapshotStore& store, std::size_t committed_count, st
 }
 
 int verify_every_snapshot(const SnapshotStore& store, const std::vector<SnapshotEntry>& snapshots,
-                          std::ostream& out, std::ostream& err) {
+                          const std::string& job, std::ostream& out, std::ostream& err) {
   std::size_t failures = 0;
   for (const SnapshotEntry& entry : snapshots) {
     const std::string where = " (" + entry.path.string() + ")";
     try {
-      SnapshotReader reader = store.open_step(entry.step, Verification::structure);
+      SnapshotReader reader = store.open_step(entry.step, Verification::structure, job);
       if (!verify_reader(reader, where, out, err)) ++failures;
     } catch (const Error& error) {
       print_structure_failure(entry.step, where, error.what(), err);
@@ -93,8 +97,8 @@ int verify_every_snapshot(const SnapshotStore& store, const std::vector<Snapshot
   return failures == 0 ? kExitOk : kExitFailure;
 }
 
-int verify_job_directory(const std::filesystem::path& dir, bool all, std::ostream& out,
-                         std::ostream& err) {
+int verify_job_directory(const std::filesystem::path& dir, bool all, const std::string& job,
+                         std::ostream& out, std::ostream& err) {
   StoreOptions store_options;
   store_options.create = false;
   const SnapshotStore store(dir, store_options);
@@ -102,8 +106,8 @@ int verify_job_directory(const std::filesystem::path& dir, bool all, std::ostrea
   if (snapshots.empty()) {
     throw Error(ErrorCode::not_found, "no committed snapshot in " + dir.string());
   }
-  return all ? verify_every_snapshot(store, snapshots, out, err)
-             : verify_preferred(store, snapshots.size(), out, err);
+  return all ? verify_every_snapshot(store, snapshots, job, out, err)
+             : verify_preferred(store, snapshots.size(), job, out, err);
 }
 
 }  // namespace
@@ -111,9 +115,10 @@ int verify_job_directory(const std::filesystem::path& dir, bool all, std::ostrea
 int run_verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
   const SnapshotLocation location = locate_snapshot(options.path);
   if (location.kind == LocationKind::job_directory) {
-    return verify_job_directory(location.path, options.all, out, err);
+    return verify_job_directory(location.path, options.all, options.job, out, err);
   }
   SnapshotReader reader = SnapshotReader::open(location.path);
+  if (!options.job.empty()) reader.check_job(options.job);
   return verify_reader(reader, "", out, err) ? kExitOk : kExitFailure;
 }
 

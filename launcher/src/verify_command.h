@@ -1,5 +1,5 @@
 #pragma once
-// `lull verify PATH [--all]`: is a snapshot valid, every byte of it?
+// `lull verify PATH [--all] [--job NAME]`: is a snapshot valid, every byte of it?
 //
 // For one snapshot (step-* directory or root.h5): checks its structure and
 // every checksum. For a job's snapshot directory: the snapshot a restore
@@ -7,10 +7,12 @@
 // with --all every committed one. Each valid snapshot prints one line on `out`:
 //   ok: step N, X tensors, Y bytes verified
 // (followed by the snapshot directory when PATH was a job directory); each
-// invalid one prints its reasons on `err`.
+// invalid one prints its reasons on `err`. With --job, a snapshot written by
+// another job (metadata "job") is invalid too, as a restore of NAME judges it.
 
 #include <filesystem>
 #include <ostream>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +21,7 @@ namespace lull::cli {
 struct VerifyOptions {
   std::filesystem::path path;
   bool all = false;
+  std::string job;  // --job: required writer; empty: not checked
 };
 
 // Registers the subcommand; `options` must outlive parsing.

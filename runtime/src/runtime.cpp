@@ -76,7 +76,7 @@ class Runtime::Impl {
   std::uint64_t restore() {
     check_same_state_everywhere();
     detail::SnapshotCycle cycle(comm_, *store_);
-    auto restored = cycle.restore(registry_);
+    auto restored = cycle.restore(registry_, options_.job);
     std::uint64_t step = 0;
     if (restored) {
       step = restored->step;

@@ -1,6 +1,7 @@
 #include "snapshot_cycle.h"
 
 #include <chrono>
+#include <exception>
 #include <span>
 #include <vector>
 
@@ -21,7 +22,7 @@ ShardReport write_part(const SnapshotStore& store, std::uint64_t step, int rank,
   try {
     SnapshotWriter writer = store.writer(step, rank, size);
     registry.write_to(writer);
-    writer.set_metadata("job", job);
+    writer.set_metadata(kJobMetadataKey, job);
     return writer.finish();
   } catch (const Error& e) {
     log::error("writing this rank's part of snapshot step " + std::to_string(step) + " failed: " + e.what());
@@ -61,7 +62,7 @@ CheckpointOutcome SnapshotCycle::checkpoint(std::uint64_t step, const StateRegis
   return outcome;
 }
 
-std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& registry) {
+std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& registry, const std::string& job) {
   const int rank = comm_.rank();
   std::vector<SnapshotEntry> candidates;
   if (rank == 0) candidates = store_.committed();
@@ -76,16 +77,24 @@ std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& regist
 
     RestoreOutcome outcome;
     std::string failure;
+    // Whatever goes wrong here (a lull::Error, a program's blob loader
+    // throwing, memory) must reach all_ranks() below as this rank's
+    // failure: a rank that left now would leave the others in a collective.
     try {
-      SnapshotReader reader = store_.open_step(step, Verification::structure);
+      SnapshotReader reader = store_.open_step(step, Verification::structure, job);
       outcome.step = step;
       outcome.written_by = reader.world_size();
       outcome.bytes = reader.total_bytes();
       // Rank-local state comes from the rank of the same number; a job
       // resumed on more ranks than wrote the snapshot reuses them in turn.
       registry.read_from(reader, rank % reader.world_size());
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       failure = e.what();
+    } catch (...) {
+      failure = "an exception that is not a std::exception";
+    }
+    if (!failure.empty()) {
+      failure = "rank " + std::to_string(rank) + ": " + failure;
       log::warn("snapshot step " + std::to_string(step) + " is unusable on this rank: " + failure);
     }
     if (all_ranks(comm_, failure.empty())) return outcome;

@@ -43,11 +43,14 @@ class SnapshotCycle {
                                const std::string& job);
 
   // Fills `registry` from the newest committed snapshot that every rank
-  // reads and verifies, trying older ones after a failure (each failure is
-  // logged by the rank that saw it). nullopt when there is none. Throws
+  // opens (SnapshotReader::open's checks), reads and verifies and that job
+  // `job` wrote, trying older ones after a failure. Anything a rank throws
+  // while trying one (not only lull::Error) is that rank's failure, logged
+  // by it; all ranks then agree at once to try the next, so no rank is left
+  // waiting in a collective. nullopt when there is no snapshot. Throws
   // Error(corrupt) when snapshots exist and none is usable: starting over
   // silently would throw the job's work away.
-  std::optional<RestoreOutcome> restore(const StateRegistry& registry);
+  std::optional<RestoreOutcome> restore(const StateRegistry& registry, const std::string& job);
 
  private:
   Communicator& comm_;

@@ -143,11 +143,15 @@ bool leaves_no_notice_directory(const fs::path& ckpt) {
   return true;
 }
 
-void commit_snapshot_of_step(const fs::path& dir, std::uint64_t step) {
+// A snapshot of job `job`, as its runtime writes it (the job's name in its metadata).
+void commit_snapshot_of_step(const fs::path& dir, std::uint64_t step, const std::string& job) {
   SnapshotStore store(dir);
   SnapshotSpec spec;
   spec.tensors.push_back({"weights", DType::f32, Shape{16}, -1});
-  store.commit(step, write_all_ranks(store, spec, step, 1));
+  SnapshotWriter writer = store.writer(step, 0, 1);
+  write_rank(writer, spec, step, 0, 1);
+  writer.set_metadata(kJobMetadataKey, job);
+  store.commit(step, {writer.finish()});
 }
 
 // ---- the preemption path -----------------------------------------------------
@@ -355,7 +359,7 @@ TEST(LullRun, EscalationWithoutSnapshotGivesTheChildsSignalCode) {
 TEST(LullRun, EscalationWithACommittedSnapshotIsResumable) {
   ScratchDir scratch("run-escalate-snap");
   const fs::path ckpt = scratch.path() / "ckpt";
-  commit_snapshot_of_step(ckpt, 7);
+  commit_snapshot_of_step(ckpt, 7, "ckpt");  // lull run's job: the directory's name
   ChildProcess run(
       run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5"}, fake(scratch.path(), {"--ignore-notice"})));
   ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());

@@ -26,6 +26,7 @@ const char* fs_op_name(FsOp op) noexcept {
     case FsOp::file_read_at: return "read_at";
     case FsOp::file_sync: return "file sync";
     case FsOp::file_size: return "file size";
+    case FsOp::status: return "status";
   }
   return "?";
 }
@@ -108,6 +109,10 @@ std::unique_ptr<RandomAccessFile> InterposingFileSystem::open_file(const std::fi
 void InterposingFileSystem::set_mode(const std::filesystem::path& path, mode_t mode) {
   before(FsOp::set_mode, path.string());
   base_.set_mode(path, mode);
+}
+FileStatus InterposingFileSystem::status(const std::filesystem::path& path) {
+  before(FsOp::status, path.string());
+  return base_.status(path);
 }
 
 void FaultyFileSystem::fail_nth(FsOp op, std::uint64_t n, int err) {

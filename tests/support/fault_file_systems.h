@@ -40,8 +40,9 @@ enum class FsOp : std::uint8_t {
   file_read_at,   // RandomAccessFile::read_at
   file_sync,      // RandomAccessFile::sync
   file_size,      // RandomAccessFile::size
+  status,
 };
-inline constexpr std::size_t kFsOpCount = 15;
+inline constexpr std::size_t kFsOpCount = 16;
 
 const char* fs_op_name(FsOp op) noexcept;
 
@@ -61,6 +62,7 @@ class InterposingFileSystem : public FileSystem {
   void remove_all(const std::filesystem::path& path) override;
   std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) override;
   void set_mode(const std::filesystem::path& path, mode_t mode) override;
+  FileStatus status(const std::filesystem::path& path) override;
 
   // Called before each operation; may throw (the operation then does not happen).
   virtual void before(FsOp op, const std::string& subject) = 0;

@@ -59,6 +59,14 @@ template <typename F, typename... Needles>
   return ::testing::AssertionFailure() << "expected lull::Error(" << error_code_name(code) << "), nothing was thrown";
 }
 
+// The name a committed snapshot of `step` has: "step-" and the step in 12
+// digits, as the README documents the layout.
+inline std::string step_dir_name(std::uint64_t step) {
+  char name[40];
+  std::snprintf(name, sizeof name, "step-%012llu", static_cast<unsigned long long>(step));
+  return name;
+}
+
 // The committed snapshot directory of `step` (failing the test when absent).
 inline std::filesystem::path snapshot_dir(const SnapshotStore& store, std::uint64_t step) {
   for (const auto& entry : store.committed()) {

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,5 +170,60 @@ std::string describe_status(int status) {
 bool exited_ok(int status) noexcept { return WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 
 bool killed_by(int status, int signal) noexcept { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
+
+ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono::milliseconds timeout) {
+  int fds[2];
+  make_pipe(fds);
+  const auto start = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid == 0) {
+    ::close(fds[0]);
+    std::string report;
+    try {
+      report = body();
+    } catch (const std::exception& e) {
+      report = std::string("threw: ") + e.what();
+    } catch (...) {
+      report = "threw a non-std exception";
+    }
+    for (std::size_t done = 0; done < report.size();) {
+      const ssize_t n = ::write(fds[1], report.data() + done, report.size() - done);
+      if (n <= 0) break;
+      done += static_cast<std::size_t>(n);
+    }
+    ::_exit(0);  // no atexit handlers or destructors of the parent's state
+  }
+  ::close(fds[1]);
+  ChildOutcome outcome;
+  outcome.finished = true;
+  const auto deadline = start + timeout;
+  char buffer[4096];
+  while (true) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{fds[0], POLLIN, 0};
+    const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) {
+      outcome.finished = false;
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    outcome.report.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  rusage usage{};
+  while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
+  }
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  outcome.peak_rss_kib = usage.ru_maxrss;
+  if (outcome.finished && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+    outcome.report += " [the child " + describe_status(status) + "]";
+  }
+  return outcome;
+}
 
 }  // namespace lull::test

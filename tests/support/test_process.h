@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +67,20 @@ class ChildProcess {
   std::string err_;
   std::string command_;
 };
+
+// What run_in_child() saw.
+struct ChildOutcome {
+  bool finished = false;   // returned before the timeout (else killed with SIGKILL)
+  std::string report;      // what the body returned ("threw: <what>" if it threw)
+  long peak_rss_kib = 0;   // the child's peak resident memory
+  double seconds = 0;      // wall time until it ended or was killed
+};
+
+// Runs `body` in a forked copy of this process, so that a check which could
+// hang (a FIFO opened) or allocate without bound is measured from outside:
+// the child is killed after `timeout`. `body` returns a report ("" for
+// success by convention). No gtest assertion may be used inside it.
+ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono::milliseconds timeout);
 
 // "exited with 0", "killed by signal 9 (Killed)"
 std::string describe_status(int status);

@@ -1,19 +1,19 @@
-// The shard file offsets that reports and manifests record (so that reads
-// skip the HDF5 lookup):
+// The shard file offsets that reports and manifests record (reads go
+// straight to them once the first read of an object has checked that the
+// offset is its dataset's):
 //   - a report whose tensor or blob lies outside its shard file, even by one
 //     byte, is refused by the commit naming the rank and the object, and the
 //     previous snapshot stays the latest and readable;
 //   - a manifest without offsets (written before they were recorded) still
 //     reads bitwise, through the HDF5 lookup, and still catches a flipped byte;
 //   - a manifest offset that points at other bytes of the file (in range,
-//     wrong place) makes the read fail its checksum, never return those bytes,
-//     and makes full verification fail, so open_latest() falls back.
-// Manifests are rewritten here with the HDF5 C API, with a correct checksum,
-// as an older lull (or a bug) would have left them.
+//     wrong place) makes the read fail, never return those bytes, and makes
+//     full verification fail, so open_latest() falls back; one outside the
+//     file makes the snapshot fail to open.
+// Manifests are rewritten with the HDF5 C API (support/snapshot_editor.h),
+// with a correct checksum, as an older lull (or a bug) would have left them.
 
 #include <gtest/gtest.h>
-#include <hdf5.h>
-#include <xxhash.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -26,6 +26,7 @@
 #include "lull/checkpoint.h"
 #include "support/gtest_helpers.h"
 #include "support/pattern.h"
+#include "support/snapshot_editor.h"
 #include "support/snapshot_spec.h"
 #include "support/test_process.h"
 
@@ -51,67 +52,6 @@ StoreOptions keeping(int keep) {
   StoreOptions options;
   options.keep = keep;
   return options;
-}
-
-// An hid_t closed by `close` at scope exit.
-class H5Id {
- public:
-  H5Id(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  ~H5Id() {
-    if (id_ >= 0) close_(id_);
-  }
-  H5Id(const H5Id&) = delete;
-  H5Id& operator=(const H5Id&) = delete;
-  operator hid_t() const { return id_; }  // NOLINT: a handle used where the C API wants hid_t
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-constexpr const char* kManifest = "/lull/manifest";
-
-json read_manifest(const std::filesystem::path& root) {
-  const H5Id file(H5Fopen(root.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
-  EXPECT_GE(static_cast<hid_t>(file), 0) << root;
-  const H5Id dataset(H5Dopen2(file, kManifest, H5P_DEFAULT), H5Dclose);
-  EXPECT_GE(static_cast<hid_t>(dataset), 0);
-  const H5Id space(H5Dget_space(dataset), H5Sclose);
-  std::string text(static_cast<std::size_t>(H5Sget_simple_extent_npoints(space)), '\0');
-  EXPECT_GE(H5Dread(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()), 0);
-  return json::parse(text);
-}
-
-// Replaces the manifest dataset with `doc` and its checksum attribute with
-// the right one ("xxh3:" and 16 hex digits, a variable-length UTF-8 string).
-void write_manifest(const std::filesystem::path& root, const json& doc) {
-  const std::string text = doc.dump();
-  const H5Id file(H5Fopen(root.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), H5Fclose);
-  ASSERT_GE(static_cast<hid_t>(file), 0) << root;
-  ASSERT_GE(H5Ldelete(file, kManifest, H5P_DEFAULT), 0);
-  const hsize_t size = text.size();
-  const H5Id space(H5Screate_simple(1, &size, nullptr), H5Sclose);
-  const H5Id dataset(H5Dcreate2(file, kManifest, H5T_STD_U8LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                     H5Dclose);
-  ASSERT_GE(static_cast<hid_t>(dataset), 0);
-  ASSERT_GE(H5Dwrite(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()), 0);
-  char checksum[32];
-  std::snprintf(checksum, sizeof checksum, "xxh3:%016llx",
-                static_cast<unsigned long long>(XXH3_64bits(text.data(), text.size())));
-  const H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  const H5Id scalar(H5Screate(H5S_SCALAR), H5Sclose);
-  const H5Id attr(H5Acreate2(dataset, "checksum", type, scalar, H5P_DEFAULT, H5P_DEFAULT), H5Aclose);
-  ASSERT_GE(static_cast<hid_t>(attr), 0);
-  const char* value = checksum;
-  ASSERT_GE(H5Awrite(attr, type, &value), 0);
-}
-
-void edit_manifest(const std::filesystem::path& root, const std::function<void(json&)>& edit) {
-  json doc = read_manifest(root);
-  edit(doc);
-  write_manifest(root, doc);
 }
 
 json& shard_entry(json& doc, const std::string& tensor, int rank) {
@@ -194,14 +134,14 @@ class RecordedOffsets : public ::testing::Test {
     EXPECT_EQ(join_lines(check_snapshot(reader, offset_spec(), 1)), "");
   }
 
-  // Reading tensor `name` whole from a fresh reader of step 2 fails its
-  // checksum, naming the tensor and `rank`, every time it is tried.
-  void expect_tensor_read_fails_checksum(const std::string& name, int rank) {
+  // Reading tensor `name` whole from a fresh reader of step 2 fails,
+  // naming the tensor, `rank` and `why`, every time it is tried.
+  void expect_tensor_read_fails(const std::string& name, int rank, const std::string& why) {
     SnapshotReader reader = SnapshotReader::open(snapshot_dir(store_, 2));
     std::vector<std::byte> out(64 * 32 * 4);
     for (int attempt = 0; attempt < 2; ++attempt) {
       EXPECT_TRUE(throws_error([&] { reader.read_all(name, DType::f32, out.data()); }, ErrorCode::corrupt,
-                               "\"" + name + "\"", "rank " + std::to_string(rank), "checksum"))
+                               "\"" + name + "\"", "rank " + std::to_string(rank), why))
           << "attempt " << attempt;
     }
   }
@@ -305,7 +245,7 @@ TEST_F(ManifestWithoutOffsets, ReadsEveryTensorAndBlobBitwise) {
 TEST_F(ManifestWithoutOffsets, FlippedTensorByteIsStillCaught) {
   const std::uint64_t at = shard_entry(original_, "w", 1)["file_offset"].get<std::uint64_t>() + 100;
   flip_byte(snapshot_dir(store_, 2) / shard_file_of(original_, 1), at);
-  expect_tensor_read_fails_checksum("w", 1);
+  expect_tensor_read_fails("w", 1, "checksum");
   // The neighbours in the same file still read.
   SnapshotReader reader = SnapshotReader::open(snapshot_dir(store_, 2));
   const auto expected = pattern_tensor(DType::f32, {64, 32}, tensor_seed(2, 1));
@@ -348,7 +288,7 @@ class TamperedOffsets : public RecordedOffsets {
   json original_;
 };
 
-TEST_F(TamperedOffsets, SwappedTensorsOfTheSameSizeFailTheirChecksums) {
+TEST_F(TamperedOffsets, SwappedTensorsOfTheSameSizeAreRefused) {
   const std::uint64_t w = offset_of("w", 1);
   const std::uint64_t w2 = offset_of("w2", 1);
   ASSERT_NE(w, w2);
@@ -356,8 +296,8 @@ TEST_F(TamperedOffsets, SwappedTensorsOfTheSameSizeFailTheirChecksums) {
     shard_entry(doc, "w", 1)["file_offset"] = w2;
     shard_entry(doc, "w2", 1)["file_offset"] = w;
   });
-  expect_tensor_read_fails_checksum("w", 1);
-  expect_tensor_read_fails_checksum("w2", 1);
+  expect_tensor_read_fails("w", 1, "recorded offset is not the dataset's");
+  expect_tensor_read_fails("w2", 1, "recorded offset is not the dataset's");
   // Rank 0's half of w is where it says, so a box inside it reads.
   SnapshotReader reader = SnapshotReader::open(snapshot_dir(store_, 2));
   const auto expected = pattern_box(DType::f32, {64, 32}, {0, 0}, {32, 32}, tensor_seed(2, 0));
@@ -366,32 +306,32 @@ TEST_F(TamperedOffsets, SwappedTensorsOfTheSameSizeFailTheirChecksums) {
   EXPECT_EQ(compare_bytes(DType::f32, expected, half), "");
 }
 
-TEST_F(TamperedOffsets, OffsetOneByteOffFailsTheChecksum) {
+TEST_F(TamperedOffsets, OffsetOneByteOffIsRefused) {
   set_offset("w", 1, offset_of("w", 1) + 1);
-  expect_tensor_read_fails_checksum("w", 1);
+  expect_tensor_read_fails("w", 1, "recorded offset is not the dataset's");
   set_offset("w", 1, offset_of("w", 1) - 1);
-  expect_tensor_read_fails_checksum("w", 1);
+  expect_tensor_read_fails("w", 1, "recorded offset is not the dataset's");
 }
 
-TEST_F(TamperedOffsets, OffsetAtTheEndOfTheFileFailsTheChecksum) {
+TEST_F(TamperedOffsets, OffsetAtTheEndOfTheFileIsRefused) {
   const std::uint64_t bytes = shard_entry(original_, "w", 1)["bytes"].get<std::uint64_t>();
   const std::uint64_t file_bytes = file_bytes_of(original_, 1);
   set_offset("w", 1, file_bytes - bytes);  // the last bytes of the file: in range
-  expect_tensor_read_fails_checksum("w", 1);
-  set_offset("w", 1, file_bytes - bytes + 1);  // one past: refused before reading
-  SnapshotReader reader = SnapshotReader::open(snapshot_dir(store_, 2));
-  std::vector<std::byte> out(bytes * 2);
-  EXPECT_TRUE(throws_error([&] { reader.read_all("w", DType::f32, out.data()); }, ErrorCode::corrupt, "rank 1",
-                           "/tensors/w"));
+  expect_tensor_read_fails("w", 1, "recorded offset is not the dataset's");
+  set_offset("w", 1, file_bytes - bytes + 1);  // one past: the snapshot does not even open
+  EXPECT_TRUE(throws_error([&] { SnapshotReader::open(snapshot_dir(store_, 2)); }, ErrorCode::corrupt, "rank 1",
+                           "tensor \"w\"", "recorded at bytes"));
+  EXPECT_EQ(store_.open_latest(Verification::structure).step(), 1u);
 }
 
-TEST_F(TamperedOffsets, BlobPointedElsewhereFailsItsChecksum) {
+TEST_F(TamperedOffsets, BlobPointedElsewhereIsRefused) {
   edit_manifest(root_, [&](json& doc) {
     json& rng = blob_entry(doc, "rng", 1);
     rng["file_offset"] = rng["file_offset"].get<std::uint64_t>() - 8;
   });
   SnapshotReader reader = SnapshotReader::open(snapshot_dir(store_, 2));
-  EXPECT_TRUE(throws_error([&] { reader.read_blob(1, "rng"); }, ErrorCode::corrupt, "rng", "rank 1", "checksum"));
+  EXPECT_TRUE(throws_error([&] { reader.read_blob(1, "rng"); }, ErrorCode::corrupt, "rng", "rank 1",
+                           "recorded offset is not the dataset's"));
   EXPECT_EQ(compare_bytes(DType::u8, pattern_blob(100, blob_seed(2, 0, 0)), reader.read_blob(0, "rng")), "");
 }
 

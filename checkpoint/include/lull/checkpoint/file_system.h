@@ -8,7 +8,9 @@
 // contiguous datasets) and lull writes and reads the raw data at the
 // dataset's offset itself, so checksumming overlaps the I/O. HDF5's own
 // metadata writes bypass the seam; a full file system there is tested on a
-// real small tmpfs. Tests wrap the default
+// real small tmpfs. Before HDF5 is handed a path, status() says it is a
+// regular file: a symbolic link is never followed and a FIFO, socket or
+// device never opened (a FIFO would block the reader). Tests wrap the default
 // instance (FaultyFileSystem in tests/) to fail the n-th operation with
 // ENOSPC/EIO or to kill the process at the n-th operation.
 //
@@ -26,6 +28,17 @@
 #include <vector>
 
 namespace lull {
+
+// What a path is, read without following a symbolic link at its end.
+enum class FileKind : std::uint8_t { missing, regular, directory, symlink, fifo, socket, device };
+
+// "a regular file", "a directory", "a symbolic link", "a FIFO", ... for messages.
+std::string_view file_kind_name(FileKind kind) noexcept;
+
+struct FileStatus {
+  FileKind kind = FileKind::missing;
+  std::uint64_t size = 0;  // bytes, for a regular file
+};
 
 // An open file for positioned I/O. Closed by the destructor (which never
 // throws; call sync() first when durability matters).
@@ -63,14 +76,20 @@ class FileSystem {
   virtual void exchange(const std::filesystem::path& a, const std::filesystem::path& b) = 0;
   // Creates or truncates `file` with `mode`, writes `bytes`, fsyncs it.
   virtual void write_file(const std::filesystem::path& file, std::string_view bytes, mode_t mode) = 0;
-  // Whole content of a (small) file.
+  // Whole content of a (small) regular file.
   virtual std::string read_file(const std::filesystem::path& file) = 0;
   // Names (not paths) of the entries of `dir`, unsorted, without "." and "..".
   virtual std::vector<std::string> list_dir(const std::filesystem::path& dir) = 0;
   // Removes a file or a directory tree; a missing path is not an error.
   virtual void remove_all(const std::filesystem::path& path) = 0;
-  // Opens an existing file for positioned reads (and writes if `writable`).
+  // Opens an existing regular file for positioned reads (and writes if
+  // `writable`). read_file(), write_file() and open_file() refuse a symbolic
+  // link, FIFO, socket, device or directory with Error(corrupt) naming what
+  // it is, without blocking on it.
   virtual std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) = 0;
+  // lstat(2): what `path` is, a symbolic link at its end reported, never
+  // followed; FileKind::missing when nothing is there.
+  virtual FileStatus status(const std::filesystem::path& path) = 0;
   // Changes the mode of an existing path.
   virtual void set_mode(const std::filesystem::path& path, mode_t mode) = 0;
 

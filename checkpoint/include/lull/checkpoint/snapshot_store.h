@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lull/checkpoint/file_system.h"
@@ -53,17 +54,22 @@ class SnapshotStore {
 
   const std::filesystem::path& dir() const { return dir_; }
 
-  // Committed snapshots, newest first. Not verified.
+  // Committed snapshots (entries named step-<N>), newest first. Neither
+  // opened nor verified: an entry may still be refused when opened (a
+  // symbolic link, a FIFO, a renamed directory).
   std::vector<SnapshotEntry> committed() const;
 
-  // The newest committed snapshot that passes `verification`; each one that
-  // fails is logged as a warning, appended to `rejected` if given, and the
-  // next older one is tried. Throws Error(not_found) when none is usable.
+  // The newest committed snapshot that passes SnapshotReader::open's checks,
+  // `verification` and, when `job` is not empty, was written by that job
+  // (SnapshotReader::check_job); each one that fails is logged as a warning,
+  // appended to `rejected` if given, and the next older one is tried. Throws
+  // Error(not_found) when none is usable.
   SnapshotReader open_latest(Verification verification = Verification::full,
-                             std::vector<RejectedSnapshot>* rejected = nullptr) const;
+                             std::vector<RejectedSnapshot>* rejected = nullptr, std::string_view job = {}) const;
 
   // The snapshot of `step`, checked as above; no fallback.
-  SnapshotReader open_step(std::uint64_t step, Verification verification = Verification::full) const;
+  SnapshotReader open_step(std::uint64_t step, Verification verification = Verification::full,
+                           std::string_view job = {}) const;
 
   // A writer for one rank's part of snapshot `step` in this directory.
   SnapshotWriter writer(std::uint64_t step, int rank, int world_size) const;
