@@ -129,7 +129,12 @@ void take_notice(const NoticeActions& actions, int rank) {
       lull::SnapshotStore store(ckpt);
       lull::test::SnapshotSpec spec;
       spec.tensors.push_back({"weights", lull::DType::f32, lull::Shape{16}, -1});
-      store.commit(*actions.commit_step, lull::test::write_all_ranks(store, spec, *actions.commit_step, 1));
+      // As the runtime writes it: with the job's name.
+      lull::SnapshotWriter writer = store.writer(*actions.commit_step, 0, 1);
+      lull::test::write_rank(writer, spec, *actions.commit_step, 0, 1);
+      const char* job = std::getenv("LULL_JOB");
+      writer.set_metadata(lull::kJobMetadataKey, job != nullptr ? job : "job");
+      store.commit(*actions.commit_step, {writer.finish()});
       report("committed " + std::to_string(*actions.commit_step));
     }
   } catch (const lull::Error& e) {

@@ -277,7 +277,7 @@ TEST(LullRunNoticeSignal, IsNotSentOnceEveryRankHasTakenTheNotice) {
 TEST(LullRunNoticeSignal, ALauncherKilledByItAfterTheRanksCommittedIsResumable) {
   ScratchDir scratch("run-usr1-killed");
   const fs::path ckpt = scratch.path() / "ckpt";
-  commit_snapshot_of_step(ckpt, 5);  // an older one, before the notice
+  commit_snapshot_of_step(ckpt, 5, "ckpt");  // an older one, before the notice
   ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "20"},
                             fake(scratch.path(), {"--poll-notice", "--acknowledge", "2", "--step", "7", "--commit-step",
                                                   "7", "--die-of-notice-signal", "--checkpoint-ms", "10000"})));
@@ -300,7 +300,7 @@ TEST(LullRunNoticeSignal, ALauncherKilledByItBeforeTheRanksStoppedIsAFailure) {
        std::vector<std::vector<std::string>>{{"--acknowledge", "2", "--step", "7"}, {}}) {
     ScratchDir scratch("run-usr1-failed");
     const fs::path ckpt = scratch.path() / "ckpt";
-    commit_snapshot_of_step(ckpt, 5);
+    commit_snapshot_of_step(ckpt, 5, "ckpt");
     std::vector<std::string> flags{"--poll-notice", "--die-of-notice-signal", "--checkpoint-ms", "10000"};
     flags.insert(flags.end(), acknowledgement.begin(), acknowledgement.end());
     ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "20"}, fake(scratch.path(), flags)));
