@@ -1,14 +1,22 @@
 // Bad input gets a clear lull::Error with the right code, never a crash:
 // wrong dtype or a box outside the tensor on read, malformed names and
 // shapes on write, files that are not lull snapshots (another HDF5 file, a
-// shard file, random bytes, nothing), commits with a missing or failed rank
-// report (Error(incomplete), previous snapshot stays latest) and shards that
-// overlap, leave gaps or disagree (Error(invalid_argument)).
+// shard file, random bytes, nothing), FIFOs, sockets, directories and links
+// to devices where snapshot files should be (refused without blocking),
+// commits with a missing or failed rank report (Error(incomplete), previous
+// snapshot stays latest) and shards that overlap, leave gaps or disagree
+// (Error(invalid_argument)).
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <random>
 #include <span>
@@ -238,6 +246,97 @@ TEST_F(BadInput, EmptyRootFileIsCorrupt) {
   const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { write_whole_file(f, ""); });
   EXPECT_TRUE(throws_error([&] { SnapshotReader::open(dir); }, ErrorCode::corrupt));
   EXPECT_EQ(store_.open_latest().step(), 1u);
+}
+
+// ---- files that are not regular files ---------------------------------------
+// A FIFO, socket, device or directory where a snapshot file should be: opening
+// a FIFO blocks until someone writes to it, a device reads forever. Each check
+// runs in a child process killed when it hangs, so a hang is a clear failure.
+
+// `check` (returning "" when all is well) finishes within 20 s.
+void expect_prompt(const std::function<std::string()>& check) {
+  const ChildOutcome outcome = run_in_child(check, std::chrono::seconds(20));
+  EXPECT_TRUE(outcome.finished) << "still running after " << outcome.seconds << " s: something opened a FIFO";
+  EXPECT_EQ(outcome.report, "");
+}
+
+// "" when `f` throws Error(corrupt) naming each needle, else what happened.
+template <typename F, typename... Needles>
+std::string corrupt_naming(F&& f, const Needles&... needles) {
+  const ::testing::AssertionResult result = throws_error(std::forward<F>(f), ErrorCode::corrupt, needles...);
+  return result ? std::string() : std::string(result.message());
+}
+
+// "" when open_latest() at both levels gives step 1, passing over `step`
+// for a reason that names `needle`.
+std::string falls_back_to_step_1(const SnapshotStore& store, std::uint64_t step, const std::string& needle) {
+  for (Verification v : {Verification::structure, Verification::full}) {
+    std::vector<RejectedSnapshot> rejected;
+    const std::uint64_t got = store.open_latest(v, &rejected).step();
+    if (got != 1) return "open_latest gave step " + std::to_string(got);
+    if (rejected.size() != 1 || rejected[0].step != step || !contains(rejected[0].reason, needle)) {
+      return "the rejections do not name step " + std::to_string(step) + " and \"" + needle + "\"";
+    }
+  }
+  return {};
+}
+
+void make_fifo(const std::filesystem::path& path) { ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0) << path; }
+
+TEST_F(BadInput, FifoAsRootFileIsRefusedWithoutBlocking) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { make_fifo(f); });
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(dir); }, "root.h5", "is a FIFO"); });
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(dir / "root.h5"); }, "is a FIFO"); });
+  expect_prompt([&] { return falls_back_to_step_1(store_, 5, "FIFO"); });
+}
+
+TEST_F(BadInput, FifoAsShardFileIsRefusedWithoutBlocking) {
+  store_.commit(2, write_all_ranks(store_, small_spec(), 2, 2));
+  const auto dir = snapshot_dir(store_, 2);
+  std::filesystem::remove(dir / "shard-00001.h5");
+  make_fifo(dir / "shard-00001.h5");
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(dir); }, "shard-00001.h5", "rank 1", "FIFO"); });
+  expect_prompt([&] { return falls_back_to_step_1(store_, 2, "FIFO"); });
+}
+
+TEST_F(BadInput, SocketAsShardFileIsRefused) {
+  store_.commit(2, write_all_ranks(store_, small_spec(), 2, 2));
+  const auto shard = snapshot_dir(store_, 2) / "shard-00000.h5";
+  std::filesystem::remove(shard);
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  ASSERT_LT(shard.string().size(), sizeof address.sun_path);
+  std::strcpy(address.sun_path, shard.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address), 0);
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(snapshot_dir(store_, 2)); }, "socket"); });
+  ::close(fd);
+}
+
+TEST_F(BadInput, FifoAsStepDirectoryIsRefused) {
+  make_fifo(store_.dir() / step_dir_name(9));
+  ASSERT_EQ(store_.committed().size(), 2u);  // listed by name, refused when opened
+  expect_prompt([&] { return falls_back_to_step_1(store_, 9, "FIFO"); });
+}
+
+TEST_F(BadInput, DirectoryAsRootFileAndLinkToADeviceAreRefused) {
+  const auto dir = plant_fake_snapshot(5, [](const std::filesystem::path& f) { std::filesystem::create_directory(f); });
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(dir); }, "root.h5", "is a directory"); });
+  std::filesystem::remove(dir / "root.h5");
+  std::filesystem::create_symlink("/dev/zero", dir / "root.h5");
+  expect_prompt([&] { return corrupt_naming([&] { SnapshotReader::open(dir); }, "symbolic link"); });
+  expect_prompt([&] { return falls_back_to_step_1(store_, 5, "symbolic link"); });
+}
+
+TEST_F(BadInput, FifoAsLatestBlocksNeitherReadersNorTheNextCommit) {
+  std::filesystem::remove(store_.dir() / "LATEST");
+  make_fifo(store_.dir() / "LATEST");
+  expect_prompt([&]() -> std::string {
+    if (store_.open_latest().step() != 1) return "open_latest did not give step 1";
+    store_.commit(2, write_all_ranks(store_, small_spec(), 2, 2));
+    return store_.open_latest().step() == 2 ? "" : "the commit after it is not the latest";
+  });
 }
 
 TEST_F(BadInput, ShardFileOpenedAsSnapshotIsCorrupt) {

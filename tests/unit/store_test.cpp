@@ -4,7 +4,9 @@
 // and removal of leftovers (.trash-*, .pending-* of writers that are gone)
 // without touching a snapshot still being written in this process.
 // Leftovers of writers in other, live or killed, processes are tested with
-// real processes in tests/integration/crash_consistency_test.cpp.
+// real processes in tests/integration/crash_consistency_test.cpp. Then the
+// job's identity: a snapshot records the job that wrote it, and a reader
+// that names its job (as a restore does) passes over another job's.
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -282,6 +284,48 @@ TEST(StoreLeftovers, AWriterAliveInThisProcessSurvivesCleanupAndCommits) {
   SnapshotReader reader = store.open_latest();
   EXPECT_EQ(reader.step(), 2u);
   EXPECT_EQ(join_lines(check_snapshot(reader, tiny_spec(), 2)), "");
+}
+
+// ---- the job that wrote a snapshot ------------------------------------------
+
+// Commits `step` at one rank with `job` recorded as the runtime records it;
+// no job recorded when `job` is empty.
+void commit_of_job(const SnapshotStore& store, std::uint64_t step, const std::string& job) {
+  SnapshotWriter writer = store.writer(step, 0, 1);
+  write_rank(writer, tiny_spec(), step, 0, 1);
+  if (!job.empty()) writer.set_metadata(kJobMetadataKey, job);
+  store.commit(step, {writer.finish()});
+}
+
+TEST(StoreJobIdentity, AReaderThatNamesItsJobPassesOverAnotherJobsSnapshots) {
+  ScratchDir scratch("store-job");
+  StoreOptions options;
+  options.keep = 5;
+  const SnapshotStore store(scratch.path() / "store", options);
+  commit_of_job(store, 1, "resnet");
+  commit_of_job(store, 2, "bert");  // another job's, newer
+  commit_of_job(store, 3, "");      // written without a job name
+  EXPECT_EQ(store.open_latest().step(), 3u) << "without a job named, any snapshot is the latest";
+  EXPECT_EQ(store.open_step(2).job(), "bert");
+  EXPECT_EQ(store.open_step(3).job(), "");
+
+  std::vector<RejectedSnapshot> rejected;
+  SnapshotReader reader = store.open_latest(Verification::full, &rejected, "resnet");
+  EXPECT_EQ(reader.step(), 1u);
+  EXPECT_EQ(reader.job(), "resnet");
+  ASSERT_EQ(rejected.size(), 2u);
+  EXPECT_EQ(rejected[0].step, 3u);
+  EXPECT_TRUE(contains(rejected[0].reason, "recorded no job name")) << rejected[0].reason;
+  EXPECT_TRUE(contains(rejected[0].reason, "not by job \"resnet\"")) << rejected[0].reason;
+  EXPECT_EQ(rejected[1].step, 2u);
+  EXPECT_TRUE(contains(rejected[1].reason, "written by job \"bert\", not by job \"resnet\""))
+      << rejected[1].reason;
+  EXPECT_TRUE(throws_error([&] { store.open_step(2, Verification::structure, "resnet"); }, ErrorCode::corrupt,
+                           "step 2", "job \"bert\"", "job \"resnet\""));
+  EXPECT_TRUE(throws_error([&] { store.open_step(2).check_job("resnet"); }, ErrorCode::corrupt, "bert", "resnet"));
+  EXPECT_NO_THROW(store.open_step(2).check_job("bert"));
+  EXPECT_TRUE(throws_error([&] { store.open_latest(Verification::full, nullptr, "gpt"); }, ErrorCode::not_found,
+                           "no usable snapshot"));
 }
 
 }  // namespace
