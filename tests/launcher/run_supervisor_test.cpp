@@ -382,6 +382,36 @@ TEST(LullRun, EscalationWithATornSnapshotDirectoryIsNotResumable) {
   EXPECT_EQ(exit_code(status), 128 + SIGTERM) << describe_status(status) << "\n" << context(run, scratch.path());
 }
 
+// A FIFO planted where the newest snapshot's root file should be: judging
+// the escalated job, lull run must not open it (it used to block there for
+// ever, deaf to SIGTERM) and must pass over it to the snapshot before.
+TEST(LullRun, EscalationWithAFifoInTheSnapshotDirectoryEndsPromptly) {
+  for (const bool older_snapshot : {true, false}) {
+    SCOPED_TRACE(older_snapshot ? "with an older snapshot" : "with nothing else");
+    ScratchDir scratch("run-escalate-fifo");
+    const fs::path ckpt = scratch.path() / "ckpt";
+    if (older_snapshot) commit_snapshot_of_step(ckpt, 7, "ckpt");
+    fs::create_directories(ckpt / "step-000000000009");
+    fs::permissions(ckpt, fs::perms::owner_all, fs::perm_options::replace);
+    ASSERT_EQ(::mkfifo((ckpt / "step-000000000009" / "root.h5").c_str(), 0600), 0);
+    ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5", "--kill-after", "1"},
+                              fake(scratch.path(), {"--ignore-notice"})));
+    ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+    const auto signalled = Clock::now();
+    run.kill(SIGTERM);
+    const int status = run.wait(30s);
+    const double took = std::chrono::duration<double>(Clock::now() - signalled).count();
+    EXPECT_LT(took, 15.0) << "lull run took " << took << " s after its job ended\n" << context(run, scratch.path());
+    if (older_snapshot) {
+      EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+      EXPECT_NE(run.err().find("resumable from snapshot step 7"), std::string::npos) << run.err();
+    } else {
+      EXPECT_EQ(exit_code(status), 128 + SIGTERM) << describe_status(status) << "\n" << context(run, scratch.path());
+    }
+    EXPECT_NE(run.err().find("is a FIFO"), std::string::npos) << "the FIFO is not named\n" << run.err();
+  }
+}
+
 TEST(LullRun, SecondRequestIsLoggedThirdStopsTheJobNow) {
   ScratchDir scratch("run-third");
   ChildProcess run(run_args({"--grace", "30", "--kill-after", "1"}, fake(scratch.path(), {"--ignore-notice"})));
