@@ -93,12 +93,11 @@ std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& regist
     } catch (...) {
       failure = "an exception that is not a std::exception";
     }
-    if (!failure.empty()) {
-      failure = "rank " + std::to_string(rank) + ": " + failure;
-      log::warn("snapshot step " + std::to_string(step) + " is unusable on this rank: " + failure);
-    }
+    if (!failure.empty()) log::warn("snapshot step " + std::to_string(step) + " is unusable on this rank: " + failure);
     if (all_ranks(comm_, failure.empty())) return outcome;
-    if (first_failure.empty()) first_failure = failure.empty() ? "on another rank" : failure;
+    if (first_failure.empty()) {
+      first_failure = failure.empty() ? "on another rank" : "rank " + std::to_string(rank) + ": " + failure;
+    }
     rejected.push_back(step);
     if (rank == 0) log::warn("not resuming from snapshot step " + std::to_string(step) + "; trying an older one");
   }
