@@ -66,6 +66,18 @@ hid_t open_rw(const std::filesystem::path& file) {
 
 std::vector<hsize_t> dims_of(const Shape& shape) { return {shape.begin(), shape.end()}; }
 
+// The manifest's "checksum" attribute as lull writes it: a variable-length UTF-8 string.
+void write_checksum_attribute(hid_t dataset, const std::string& checksum) {
+  const H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
+  H5Tset_size(type, H5T_VARIABLE);
+  H5Tset_cset(type, H5T_CSET_UTF8);
+  const H5Id scalar(H5Screate(H5S_SCALAR), H5Sclose);
+  const H5Id attr(checked(H5Acreate2(dataset, "checksum", type, scalar, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"),
+                  H5Aclose);
+  const char* value = checksum.c_str();
+  checked_status(H5Awrite(attr, type, &value), "H5Awrite checksum");
+}
+
 // Unlinks `object` from `file` when it is there.
 void unlink_if_present(hid_t file, const std::string& object) {
   if (H5Lexists(file, object.c_str(), H5P_DEFAULT) > 0) {
@@ -100,15 +112,7 @@ void write_manifest(const std::filesystem::path& root, const json& doc) {
                              "H5Dcreate2 manifest"),
                      H5Dclose);
   checked_status(H5Dwrite(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, text.data()), "H5Dwrite manifest");
-  const std::string checksum = checksum_text(text.data(), text.size());
-  const H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  const H5Id scalar(H5Screate(H5S_SCALAR), H5Sclose);
-  const H5Id attr(checked(H5Acreate2(dataset, "checksum", type, scalar, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"),
-                  H5Aclose);
-  const char* value = checksum.c_str();
-  checked_status(H5Awrite(attr, type, &value), "H5Awrite checksum");
+  write_checksum_attribute(dataset, checksum_text(text.data(), text.size()));
 }
 
 void edit_manifest(const std::filesystem::path& root, const std::function<void(json&)>& edit) {
@@ -128,13 +132,7 @@ void declare_manifest_bytes(const std::filesystem::path& root, std::uint64_t byt
   const H5Id dataset(
       checked(H5Dcreate2(file, kManifest, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), "H5Dcreate2 manifest"),
       H5Dclose);
-  const H5Id type(H5Tcopy(H5T_C_S1), H5Tclose);
-  H5Tset_size(type, H5T_VARIABLE);
-  const H5Id scalar(H5Screate(H5S_SCALAR), H5Sclose);
-  const H5Id attr(checked(H5Acreate2(dataset, "checksum", type, scalar, H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"),
-                  H5Aclose);
-  const char* value = checksum.c_str();
-  checked_status(H5Awrite(attr, type, &value), "H5Awrite checksum");
+  write_checksum_attribute(dataset, checksum);
 }
 
 void replace_with_external_link(const std::filesystem::path& file, const std::string& object,
