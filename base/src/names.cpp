@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "lull/base/bounded_text.h"
 #include "lull/base/error.h"
 
 namespace lull {
@@ -26,23 +27,6 @@ const char* name_problem(std::string_view name) noexcept {
   return nullptr;
 }
 
-std::string printable(std::string_view name) {
-  std::string out;
-  for (char c : name.substr(0, 80)) {
-    auto byte = static_cast<unsigned char>(c);
-    if (byte < 0x20 || byte == 0x7f) {
-      static constexpr char hex[] = "0123456789abcdef";
-      out += "\\x";
-      out += hex[byte >> 4];
-      out += hex[byte & 15];
-    } else {
-      out += c;
-    }
-  }
-  if (name.size() > 80) out += "...";
-  return out;
-}
-
 }  // namespace
 
 bool is_valid_name(std::string_view name) noexcept { return name_problem(name) == nullptr; }
@@ -50,7 +34,7 @@ bool is_valid_name(std::string_view name) noexcept { return name_problem(name) =
 void validate_name(std::string_view what, std::string_view name) {
   if (const char* problem = name_problem(name)) {
     throw Error(ErrorCode::invalid_argument,
-                std::string(what) + " \"" + printable(name) + "\" " + problem, {}, {},
+                std::string(what) + " " + quoted_text(name, 80) + " " + problem, {}, {},
                 "use 1-255 printable characters without '/', '\\' or \"..\"");
   }
 }

@@ -25,6 +25,12 @@ CLI::App* add_arbiter_command(CLI::App& app, arbiter::ArbiterSettings& settings)
   command->add_option("--metrics-file", settings.metrics_file,
                       "Prometheus metrics, for a node exporter's textfile collector (default: STATE_DIR/lull.prom)");
   command->add_option("--mpirun", settings.mpirun, "The mpirun the jobs are started with")->capture_default_str();
+  command
+      ->add_option("--max-clients", settings.max_clients,
+                   "Client connections served at once; more wait, idle ones are closed to make room (lowered to fit "
+                   "the descriptor limit)")
+      ->check(CLI::Range(arbiter::kMinClients, arbiter::kMaxClients))
+      ->capture_default_str();
   command->footer(
       "Jobs run as `lull run ... -- mpirun -np <granted> PROGRAM ARGS...` with CUDA_VISIBLE_DEVICES = the granted "
       "slots, as the submitting user. SIGTERM/SIGINT stop the arbiter; its jobs keep running and the next arbiter on "

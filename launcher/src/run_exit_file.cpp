@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
+#include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 
@@ -16,6 +17,7 @@ namespace lull::cli {
 namespace {
 
 constexpr off_t kMaxExitFileBytes = 64 * 1024;
+constexpr std::size_t kMaxMeaningBytes = 512;
 
 }  // namespace
 
@@ -50,12 +52,17 @@ std::optional<RunExit> read_exit_file(const std::filesystem::path& path, std::op
   }
   ::close(fd);
   const nlohmann::json content = nlohmann::json::parse(text, nullptr, false);
-  if (!content.is_object() || !content.contains("exit_code") || !content["exit_code"].is_number_integer()) {
-    throw Error(ErrorCode::corrupt, "not an exit file of lull run: " + path.string(), {}, "no integer exit_code");
+  // The job's owner can write this file: its exit code is checked, its meaning bounded.
+  const bool code_ok = content.is_object() && content.contains("exit_code") && content["exit_code"].is_number_integer() &&
+                       content["exit_code"].get<std::int64_t>() >= 0 && content["exit_code"].get<std::int64_t>() <= 255;
+  if (!code_ok) {
+    throw Error(ErrorCode::corrupt, "not an exit file of lull run: " + path.string(), {}, "no exit_code from 0 to 255");
   }
   RunExit outcome;
   outcome.exit_code = content["exit_code"].get<int>();
-  if (content.contains("meaning") && content["meaning"].is_string()) outcome.meaning = content["meaning"].get<std::string>();
+  if (content.contains("meaning") && content["meaning"].is_string()) {
+    outcome.meaning = bounded_text(content["meaning"].get<std::string>(), kMaxMeaningBytes);
+  }
   return outcome;
 }
 

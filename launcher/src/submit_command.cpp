@@ -43,11 +43,11 @@ CLI::App* add_submit_command(CLI::App& app, SubmitOptions& options) {
   add_socket_option(*command, options.socket);
   command->add_option("--tenant", options.tenant, "Who the job is for (a tenant of the policy)")->required();
   command->add_option("--class", options.job_class, "The job's class (must be the tenant's)")->required();
-  command->add_option("--ranks", options.ranks, "Ranks (slots) it asks for")->required()->check(CLI::Range(1, 1 << 20));
+  command->add_option("--ranks", options.ranks, "Ranks (slots) it asks for")->required()->check(CLI::Range(1, arbiter::kMaxRanks));
   command->add_option("--min-ranks", options.min_ranks, "Fewest ranks it may be resumed on (policy permitting)")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(CLI::Range(1, arbiter::kMaxRanks));
   command->add_option("--max-ranks", options.max_ranks, "Most ranks it may be resumed on (policy permitting)")
-      ->check(CLI::Range(1, 1 << 20));
+      ->check(CLI::Range(1, arbiter::kMaxRanks));
   command->add_option("--ckpt-dir", options.ckpt_dir,
                       "The job's snapshot directory: yours, not world-writable (created when missing)")
       ->required();

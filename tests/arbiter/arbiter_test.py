@@ -75,13 +75,15 @@ def digest_of(text):
 class Arbiter:
     """One `lull arbiter` on a scratch state directory."""
 
-    def __init__(self, root, slots=None, socket=None, socket_group=None, lull=LULL):
+    def __init__(self, root, slots=None, socket=None, socket_group=None, lull=LULL, options=(), preexec_fn=None):
         self.program = lull
         self.state = os.path.join(root, "state")
         self.socket = socket or os.path.join(self.state, "arbiter.sock")
         self.log_path = os.path.join(root, "arbiter.log")
         self.slots = slots
         self.socket_group = socket_group
+        self.options = list(options)  # more `lull arbiter` options
+        self.preexec_fn = preexec_fn  # run in the arbiter's process before exec (limits)
         self.process = None
 
     def start(self):
@@ -90,8 +92,9 @@ class Arbiter:
             command += ["--slots", str(self.slots)]
         if self.socket_group:
             command += ["--socket-group", self.socket_group]
+        command += self.options
         log = open(self.log_path, "a")
-        self.process = subprocess.Popen(command, env=environment(), stdout=log, stderr=log)
+        self.process = subprocess.Popen(command, env=environment(), stdout=log, stderr=log, preexec_fn=self.preexec_fn)
         log.close()
         wait_for(lambda: self.process.poll() is not None or self.lull("status", check=False).returncode == 0, 20,
                  "the arbiter to answer")

@@ -28,8 +28,13 @@ nlohmann::json to_json(const ArbiterCounters& counters) {
 ArbiterCounters counters_from_json(const nlohmann::json& value) {
   ArbiterCounters counters;
   if (!value.is_object()) return counters;
+  // Totals carried over from earlier journals: what is not a number of the
+  // right kind counts as 0 (they are statistics; the jobs do not depend on them).
   const auto number = [](const nlohmann::json& object, const char* key) -> std::uint64_t {
-    return object.contains(key) && object[key].is_number_unsigned() ? object[key].get<std::uint64_t>() : 0;
+    return object.is_object() && object.contains(key) && object[key].is_number_unsigned() ? object[key].get<std::uint64_t>() : 0;
+  };
+  const auto seconds = [](const nlohmann::json& object, const char* key) -> double {
+    return object.is_object() && object.contains(key) && object[key].is_number() ? object[key].get<double>() : 0.0;
   };
   if (value.contains("classes") && value["classes"].is_object()) {
     for (const auto& [name, c] : value["classes"].items()) {
@@ -43,17 +48,20 @@ ArbiterCounters counters_from_json(const nlohmann::json& value) {
       out.rejected = number(c, "rejected");
       out.preemptions = number(c, "preemptions");
       out.kills = number(c, "kills");
-      out.work_lost_seconds = c.value("work_lost_seconds", 0.0);
+      out.work_lost_seconds = seconds(c, "work_lost_seconds");
     }
   }
   if (value.contains("notice_to_exit") && value["notice_to_exit"].is_object()) {
     const nlohmann::json& h = value["notice_to_exit"];
     NoticeToExitHistogram& out = counters.notice_to_exit;
     if (h.contains("cumulative") && h["cumulative"].is_array() && h["cumulative"].size() == out.cumulative.size()) {
-      for (std::size_t i = 0; i < out.cumulative.size(); ++i) out.cumulative[i] = h["cumulative"][i].get<std::uint64_t>();
+      for (std::size_t i = 0; i < out.cumulative.size(); ++i) {
+        const nlohmann::json& bucket = h["cumulative"][i];
+        out.cumulative[i] = bucket.is_number_unsigned() ? bucket.get<std::uint64_t>() : 0;
+      }
     }
     out.count = number(h, "count");
-    out.sum = h.value("sum", 0.0);
+    out.sum = seconds(h, "sum");
   }
   return counters;
 }

@@ -15,6 +15,9 @@
 //   exit_code  exit: `lull run`'s code; finish/failed: the last one
 //   reason     in words: why it waits, why it is noticed or killed, what the
 //              exit meant, why it was refused
+// Text fields are written bounded (lull/base/bounded_text.h): tenant and
+// class at most 255 bytes, reason 1024, so a client's request cannot make a
+// line long.
 
 #include <cstdint>
 #include <optional>

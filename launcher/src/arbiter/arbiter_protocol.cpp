@@ -1,8 +1,12 @@
 #include "arbiter_protocol.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
+#include <thread>
 
 #include "json_fields.h"
+#include "lull/base/bounded_text.h"
 #include "lull/base/error.h"
 
 namespace lull::arbiter {
@@ -15,18 +19,18 @@ nlohmann::json submit_request(const JobSpec& spec) {
 }
 
 JobSpec spec_from_submit_request(const nlohmann::json& request, const PeerCredentials& peer) {
-  if (!request.contains("spec")) throw Error(ErrorCode::invalid_argument, "submit request: field \"spec\" is missing");
-  const JsonFields f(request["spec"], "submit request", ErrorCode::invalid_argument);
+  const JsonFields request_fields(request, "submit request", ErrorCode::invalid_argument);
+  const JsonFields f(request_fields.object("spec"), "submit request", ErrorCode::invalid_argument);
   JobSpec spec;
   spec.tenant = f.text("tenant");
   spec.job_class = f.text("class");
-  spec.ranks = static_cast<int>(f.integer("ranks"));
-  spec.min_ranks = static_cast<int>(f.integer_or("min_ranks", 0));
-  spec.max_ranks = static_cast<int>(f.integer_or("max_ranks", 0));
+  spec.ranks = f.integer<int>("ranks", 1, kMaxRanks);
+  spec.min_ranks = f.integer_or<int>("min_ranks", 0, 0, kMaxRanks);
+  spec.max_ranks = f.integer_or<int>("max_ranks", 0, 0, kMaxRanks);
   spec.program = f.text("program");
   spec.args = f.has("args") ? f.texts("args") : std::vector<std::string>{};
   spec.ckpt_dir = f.text("ckpt_dir");
-  spec.cwd = f.has("cwd") ? f.text("cwd") : "/";
+  spec.cwd = f.text("cwd");
   spec.uid = peer.uid;
   spec.gid = peer.gid;
   return spec;
@@ -39,14 +43,32 @@ nlohmann::json ok_answer(nlohmann::json fields) {
 
 nlohmann::json error_answer(const std::string& message) { return {{"ok", false}, {"error", message}}; }
 
+nlohmann::json busy_answer(const std::string& message) { return {{"ok", false}, {"error", message}, {"busy", true}}; }
+
 nlohmann::json ask(const std::filesystem::path& socket, const nlohmann::json& request, int timeout_seconds) {
-  const std::string line = ask_arbiter(socket, request.dump(), timeout_seconds);
-  const nlohmann::json answer = nlohmann::json::parse(line, nullptr, false);
-  if (!answer.is_object() || !answer.contains("ok")) {
-    throw Error(ErrorCode::io, "the arbiter's answer is not a protocol message: " + line.substr(0, 200));
+  const std::string line = request.dump();
+  if (line.size() + 1 > kMaxRequestBytes) {
+    throw Error(ErrorCode::invalid_argument,
+                "the request is " + std::to_string(line.size() + 1) + " bytes long; the arbiter reads at most " +
+                    std::to_string(kMaxRequestBytes) + " (the job's paths and arguments together)",
+                {}, {}, "put long arguments in a file the program reads");
   }
-  if (!answer["ok"].get<bool>()) throw Error(ErrorCode::invalid_argument, answer.value("error", "the arbiter refused"));
-  return answer;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  auto pause = std::chrono::milliseconds(50);
+  for (;;) {
+    const std::string text = ask_arbiter(socket, line, timeout_seconds);
+    const nlohmann::json answer = nlohmann::json::parse(text, nullptr, false);
+    if (!answer.is_object() || !answer.contains("ok") || !answer["ok"].is_boolean()) {
+      throw Error(ErrorCode::io, "the arbiter's answer is not a protocol message: " + bounded_text(text));
+    }
+    if (answer["ok"].get<bool>()) return answer;
+    const std::string error = answer.contains("error") && answer["error"].is_string() ? answer["error"].get<std::string>()
+                                                                                     : "the arbiter refused";
+    const bool busy = answer.contains("busy") && answer["busy"] == true;
+    if (!busy || std::chrono::steady_clock::now() + pause > deadline) throw Error(ErrorCode::invalid_argument, error);
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(1000));
+  }
 }
 
 std::filesystem::path arbiter_socket_path(const std::string& given) {

@@ -11,9 +11,17 @@
 //   {"op": "cancel", "job": 7}  -> {"ok": true, "job": 7, "state": "cancelled"|"killing"}
 //   {"op": "drain"}   -> {"ok": true, "noticed": [ids], "running": [ids]}
 // Any failure: {"ok": false, "error": "<what is wrong, naming the field>"}.
+// A request the arbiter had no room to read (too many connections, too many
+// bytes waiting; nothing of it was acted on) is answered
+// {"ok": false, "error": "...", "busy": true}: the client may send it again.
 // The submitter's uid and gid come from SO_PEERCRED; a request's own claims
 // about identity are not read.
+//
+// A request is one line of at most kMaxRequestBytes, newline included: a
+// job's three paths (each at most PATH_MAX), its names and its arguments fit
+// many times over; a longer line is refused unread ("request too long").
 
+#include <cstddef>
 #include <filesystem>
 #include <string>
 
@@ -24,18 +32,27 @@
 
 namespace lull::arbiter {
 
+inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
+
 // Client: the request for `spec` (its uid/gid are not sent).
 nlohmann::json submit_request(const JobSpec& spec);
 
 // Arbiter: the spec of a submit request, uid/gid from `peer`. Throws
-// lull::Error(invalid_argument) naming a missing or mistyped field.
+// lull::Error(invalid_argument) naming a missing, mistyped or out-of-range
+// field (ranks 1..kMaxRanks, min_ranks and max_ranks 0..kMaxRanks; cwd is
+// required).
 JobSpec spec_from_submit_request(const nlohmann::json& request, const PeerCredentials& peer);
 
 nlohmann::json ok_answer(nlohmann::json fields = nlohmann::json::object());
 nlohmann::json error_answer(const std::string& message);
+// The answer to a request the arbiter had no room for (see above).
+nlohmann::json busy_answer(const std::string& message);
 
 // Client: sends `request`, returns the answer when it says ok; throws
-// lull::Error(invalid_argument) with the arbiter's message otherwise.
+// lull::Error(invalid_argument) with the arbiter's message otherwise, and
+// before sending when the request is longer than kMaxRequestBytes. A busy
+// answer is retried (after 50 ms, doubling up to 1 s) until
+// `timeout_seconds` have passed.
 nlohmann::json ask(const std::filesystem::path& socket, const nlohmann::json& request, int timeout_seconds = 60);
 
 // Where clients look for the socket: `given` when not empty, else

@@ -1,9 +1,7 @@
 #include "arbiter_server.h"
 
-#include <fcntl.h>
 #include <grp.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,8 +17,11 @@
 #include "arbiter_protocol.h"
 #include "arbiter_recovery.h"
 #include "atomic_file.h"
+#include "client_connections.h"
+#include "connection_limits.h"
 #include "event_log.h"
 #include "local_job_launcher.h"
+#include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
@@ -37,12 +38,15 @@ namespace lull::arbiter {
 
 namespace {
 
-constexpr std::size_t kMaxRequestBytes = 1 << 20;
 constexpr std::size_t kCompactAboveBytes = 8 << 20;
+// Descriptors kept free of clients beyond one per slot (a running job's
+// pidfd): the journal, events, lock, epoll sets, signalfd, a launch's log
+// and pipe, the metrics file's temporary, snapshot directories being read.
+constexpr std::size_t kSpareDescriptors = 32;
 constexpr auto kCheckpointPollInterval = std::chrono::milliseconds(1000);
 
 // epoll tags: what a ready descriptor is.
-enum class Source : std::uint64_t { listener = 1, signals = 2, client = 3, run = 4 };
+enum class Source : std::uint64_t { clients = 1, signals = 2, run = 4 };
 std::uint64_t tag(Source source, std::uint64_t value) { return (static_cast<std::uint64_t>(source) << 56) | value; }
 Source source_of(std::uint64_t tagged) { return static_cast<Source>(tagged >> 56); }
 std::uint64_t value_of(std::uint64_t tagged) { return tagged & ((std::uint64_t{1} << 56) - 1); }
@@ -65,12 +69,6 @@ std::optional<gid_t> group_id(const std::optional<std::string>& name) {
   throw Error(ErrorCode::invalid_argument, "--socket-group: no group \"" + *name + "\"");
 }
 
-struct Client {
-  UniqueFd fd;
-  PeerCredentials peer;
-  std::string received;
-};
-
 class ArbiterServer {
  public:
   explicit ArbiterServer(const ArbiterSettings& settings);
@@ -90,9 +88,8 @@ class ArbiterServer {
   void poll_checkpoint(JobId job);
   void write_metrics();
 
-  void accept_clients();
-  void read_client(int fd);
-  void answer(Client& client, const nlohmann::json& answer);
+  void listen();
+  nlohmann::json handle_line(std::string_view line, const PeerCredentials& peer);
   nlohmann::json handle(const nlohmann::json& request, const PeerCredentials& peer);
   nlohmann::json handle_submit(const nlohmann::json& request, const PeerCredentials& peer);
   nlohmann::json handle_cancel(const nlohmann::json& request, const PeerCredentials& peer);
@@ -107,10 +104,9 @@ class ArbiterServer {
   LocalJobLauncher launcher_;
   EventLog events_;
   UniqueFd epoll_;
-  UniqueFd listener_;
+  std::optional<ClientConnections> clients_;
   std::unique_ptr<cli::SignalInbox> signals_;
   std::map<JobId, ActiveRun> runs_;
-  std::map<int, Client> clients_;
   std::deque<RecordKind> pending_;
   bool recording_ = false;
   bool draining_ = false;
@@ -154,15 +150,29 @@ ArbiterServer::ArbiterServer(const ArbiterSettings& settings)
   if (!epoll_.valid()) throw_errno("epoll_create1", "the arbiter's loop");
   recover();
   if (ledger_->slots() != slots) record(SlotsRecord{slots, "arbiter started with " + std::to_string(slots) + " slots"});
-  listener_ = listen_on_socket(settings_.socket, group_id(settings_.socket_group));
-  for (auto [fd, source] : {std::pair{listener_.get(), Source::listener}, std::pair{signals_->fd(), Source::signals}}) {
+  listen();
+  for (auto [fd, source] : {std::pair{clients_->fd(), Source::clients}, std::pair{signals_->fd(), Source::signals}}) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.u64 = tag(source, 0);
     if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &event) != 0) throw_errno("epoll_ctl", "the arbiter's loop");
   }
   log::info("arbiter ready: " + std::to_string(ledger_->slots()) + " slots, " + std::to_string(ledger_->jobs().size()) +
-            " job(s) known; socket " + settings_.socket.string());
+            " job(s) known; socket " + settings_.socket.string() + ", at most " + std::to_string(clients_->max_clients()) +
+            " clients at once");
+}
+
+void ArbiterServer::listen() {
+  ConnectionLimits limits;
+  limits.max_clients = clients_within_descriptor_limit(
+      settings_.max_clients, static_cast<std::size_t>(std::max(ledger_->slots(), 0)) + kSpareDescriptors);
+  if (limits.max_clients < settings_.max_clients) {
+    log::warn("--max-clients " + std::to_string(settings_.max_clients) +
+              " does not fit the descriptor limit (ulimit -n) beside the jobs' descriptors: at most " +
+              std::to_string(limits.max_clients) + " clients at once");
+  }
+  clients_.emplace(listen_on_socket(settings_.socket, group_id(settings_.socket_group)), limits,
+                   [this](std::string_view line, const PeerCredentials& peer) { return handle_line(line, peer); });
 }
 
 void ArbiterServer::open_journal(const std::string& policy_text, int slots) {
@@ -313,82 +323,21 @@ bool ArbiterServer::any_live_run() const {
   return false;
 }
 
-void ArbiterServer::accept_clients() {
-  for (;;) {
-    UniqueFd fd(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK));
-    if (!fd.valid()) {
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) log::warn(errno_error(errno, "accept4", "the arbiter's socket").what());
-      return;
-    }
-    Client client;
-    client.peer = peer_credentials(fd.get());
-    epoll_event event{};
-    event.events = EPOLLIN;
-    event.data.u64 = tag(Source::client, static_cast<std::uint64_t>(fd.get()));
-    if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &event) != 0) continue;
-    client.fd = std::move(fd);
-    const int key = client.fd.get();
-    clients_.insert_or_assign(key, std::move(client));
-  }
-}
-
-void ArbiterServer::read_client(int fd) {
-  const auto found = clients_.find(fd);
-  if (found == clients_.end()) return;
-  Client& client = found->second;
-  char buffer[65536];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // wait for more
-    if (n <= 0) {  // gone before asking
-      clients_.erase(found);
-      return;
-    }
-    client.received.append(buffer, static_cast<std::size_t>(n));
-    const std::size_t newline = client.received.find('\n');
-    if (newline != std::string::npos) {
-      const nlohmann::json request = nlohmann::json::parse(client.received.substr(0, newline), nullptr, false);
-      nlohmann::json reply;
-      try {
-        reply = request.is_object() ? handle(request, client.peer) : error_answer("the request is not a JSON object");
-      } catch (const Error& e) {
-        if (e.code() != ErrorCode::invalid_argument) throw;  // journal and I/O failures stop the arbiter
-        reply = error_answer(e.message());
-      } catch (const nlohmann::json::exception& e) {  // a field of the wrong type: the client's mistake
-        reply = error_answer(std::string("malformed request: ") + e.what());
-      }
-      answer(client, reply);
-      clients_.erase(fd);
-      return;
-    }
-    if (client.received.size() > kMaxRequestBytes) {
-      answer(client, error_answer("request too long"));
-      clients_.erase(fd);
-      return;
-    }
-  }
-}
-
-void ArbiterServer::answer(Client& client, const nlohmann::json& reply) {
-  const std::string line = reply.dump() + "\n";
-  // The answer is small; a client too slow to take it within 2 s loses it.
-  const int flags = 0;
-  ::fcntl(client.fd.get(), F_SETFL, flags);
-  timeval timeout{2, 0};
-  ::setsockopt(client.fd.get(), SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::send(client.fd.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
+nlohmann::json ArbiterServer::handle_line(std::string_view line, const PeerCredentials& peer) {
+  const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+  if (!request.is_object()) return error_answer("the request is not a JSON object");
+  try {
+    return handle(request, peer);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::invalid_argument) throw;  // journal and I/O failures stop the arbiter
+    return error_answer(e.message());
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type: the client's mistake
+    return error_answer(std::string("malformed request: ") + e.what());
   }
 }
 
 nlohmann::json ArbiterServer::handle(const nlohmann::json& request, const PeerCredentials& peer) {
-  const std::string op = request.value("op", "");
+  const std::string op = request.contains("op") && request["op"].is_string() ? request["op"].get<std::string>() : "";
   if (op == "submit") return handle_submit(request, peer);
   if (op == "status") {
     return ok_answer(status_report(*ledger_, peer.uid, sees_all(peer), draining_,
@@ -396,7 +345,7 @@ nlohmann::json ArbiterServer::handle(const nlohmann::json& request, const PeerCr
   }
   if (op == "cancel") return handle_cancel(request, peer);
   if (op == "drain") return handle_drain(peer);
-  return error_answer("unknown request \"" + op + "\" (submit, status, cancel, drain)");
+  return error_answer("unknown request " + quoted_text(op) + " (submit, status, cancel, drain)");
 }
 
 nlohmann::json ArbiterServer::handle_submit(const nlohmann::json& request, const PeerCredentials& peer) {
@@ -404,6 +353,11 @@ nlohmann::json ArbiterServer::handle_submit(const nlohmann::json& request, const
   std::optional<std::string> problem;
   if (draining_) problem = "the arbiter is draining and accepts no jobs until it is restarted";
   if (!problem) problem = check_submission(spec, ledger_->policy());
+  if (!problem) {
+    std::vector<std::pair<JobId, std::string>> live;
+    for (const auto& [id, job] : ledger_->jobs()) live.emplace_back(id, job.spec.ckpt_dir);
+    problem = check_snapshot_dir_free(spec, live);
+  }
   if (problem) {
     ArbiterEvent event;
     event.time = now();
@@ -472,17 +426,23 @@ int ArbiterServer::run() {
       log::info("drained: no job is running; the arbiter stops (queued jobs wait in the journal)");
       return 0;
     }
-    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_checkpoint_poll_ - std::chrono::steady_clock::now());
+    const auto steady_now = std::chrono::steady_clock::now();
+    auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next_checkpoint_poll_ - steady_now);
     if (const auto wakeup = ledger_->next_wakeup()) wait = std::min(wait, *wakeup - now());
+    const std::optional<ClientClock::time_point> clients_due = clients_->next_wakeup();
+    if (clients_due) {
+      wait = std::min(wait, std::chrono::ceil<std::chrono::milliseconds>(*clients_due - steady_now));
+    }
     const int timeout = static_cast<int>(std::clamp<std::int64_t>(wait.count(), 0, 1000));
     const int count = ::epoll_wait(epoll_.get(), ready, 64, timeout);
     if (count < 0 && errno == EINTR) continue;
     if (count < 0) throw_errno("epoll_wait", "the arbiter's loop");
+    bool clients_ready = clients_due && std::chrono::steady_clock::now() >= *clients_due;
     for (int i = 0; i < count; ++i) {
       const std::uint64_t tagged = ready[i].data.u64;
       switch (source_of(tagged)) {
-        case Source::listener:
-          accept_clients();
+        case Source::clients:
+          clients_ready = true;
           break;
         case Source::signals:
           for (const cli::ReceivedSignal& signal : signals_->take()) {
@@ -493,14 +453,12 @@ int ArbiterServer::run() {
             }
           }
           break;
-        case Source::client:
-          read_client(static_cast<int>(value_of(tagged)));
-          break;
         case Source::run:
           run_ended(value_of(tagged));
           break;
       }
     }
+    if (clients_ready) clients_->serve(std::chrono::steady_clock::now());
   }
 }
 

@@ -17,10 +17,15 @@
 // (signalfd: the arbiter stops and its jobs keep running, to be adopted by
 // the next arbiter), each run's pidfd, and time: the core's next tick, grace
 // deadlines and, about once a second, each running job's snapshot directory.
+// Clients are served without blocking, within the limits of
+// connection_limits.h (client_connections.h).
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
+
+#include "connection_limits.h"
 
 namespace lull::arbiter {
 
@@ -33,6 +38,7 @@ struct ArbiterSettings {
   std::filesystem::path events_file;       // default: <state_dir>/events.jsonl
   std::filesystem::path metrics_file;      // default: <state_dir>/lull.prom
   std::string mpirun = "mpirun";
+  std::size_t max_clients = kDefaultMaxClients;  // connections at once (connection_limits.h)
 };
 
 // Runs the arbiter until SIGTERM/SIGINT (returns 0; jobs keep running) or

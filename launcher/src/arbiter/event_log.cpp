@@ -6,10 +6,25 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/log.h"
 
 namespace lull::arbiter {
+
+namespace {
+
+// A refused submission carries the client's own tenant and class names,
+// whatever their length: each text field is bounded (with a marker).
+constexpr std::size_t kMaxNameBytes = 255;
+constexpr std::size_t kMaxReasonBytes = 1024;
+
+nlohmann::json name_or_null(const std::string& name) {
+  if (name.empty()) return nullptr;
+  return bounded_text(name, kMaxNameBytes);
+}
+
+}  // namespace
 
 nlohmann::json to_json(const ArbiterEvent& event) {
   const auto optional = [](const auto& value) -> nlohmann::json {
@@ -19,13 +34,13 @@ nlohmann::json to_json(const ArbiterEvent& event) {
   return {{"time", static_cast<double>(event.time.time_since_epoch().count()) / 1000.0},
           {"event", event.event},
           {"job", optional(event.job)},
-          {"tenant", event.tenant.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.tenant)},
-          {"class", event.job_class.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.job_class)},
+          {"tenant", name_or_null(event.tenant)},
+          {"class", name_or_null(event.job_class)},
           {"slots", event.slots},
           {"ranks", event.ranks},
           {"step", optional(event.step)},
           {"exit_code", optional(event.exit_code)},
-          {"reason", event.reason}};
+          {"reason", bounded_text(event.reason, kMaxReasonBytes)}};
 }
 
 EventLog::EventLog(const std::filesystem::path& path)

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,10 +12,19 @@
 
 namespace lull::arbiter {
 
+// The most ranks a job may ask for (and `lull submit --ranks` accepts).
+inline constexpr int kMaxRanks = 1 << 20;
+// The longest path a job's program, snapshot directory or working
+// directory may have (PATH_MAX, its terminating NUL left out).
+inline constexpr std::size_t kMaxPathBytes = 4095;
+
+// The largest uid or gid: uid_t(-1) means "no change" to setresuid(2).
+inline constexpr uid_t kMaxUserId = static_cast<uid_t>(-2);
+
 struct JobSpec {
   std::string tenant;
   std::string job_class;
-  int ranks = 1;
+  int ranks = 1;      // 1..kMaxRanks
   int min_ranks = 0;  // 0: = ranks
   int max_ranks = 0;  // 0: = ranks
   std::string program;            // absolute path, checked executable at submit
@@ -26,7 +36,15 @@ struct JobSpec {
 };
 
 nlohmann::json to_json(const JobSpec& spec);
-// Throws lull::Error(corrupt) when a field is missing or of the wrong type.
+// Throws lull::Error(corrupt) when a field is missing, of the wrong type or
+// out of range, or when spec_text_problem() finds one.
 JobSpec job_spec_from_json(const nlohmann::json& value);
+
+// What is wrong with the spec's text fields, naming the field, or nullopt:
+// program, ckpt_dir and cwd must be absolute, normal (no "//", "." or ".."
+// component, no trailing "/") and free of control characters, at most
+// kMaxPathBytes long; no argument may hold a NUL (execve would cut it
+// there). Names (tenant, class) are the policy's to judge. Pure.
+std::optional<std::string> spec_text_problem(const JobSpec& spec);
 
 }  // namespace lull::arbiter

@@ -1,15 +1,22 @@
 #include "journal_record.h"
 
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
 #include "json_fields.h"
+#include "lull/base/bounded_text.h"
 
 namespace lull::arbiter {
 
 namespace {
 
 constexpr int kJournalVersion = 1;
+// Ranges of the journal's numbers: what this arbiter writes, with room. A
+// number outside is damage, never cut to fit.
+constexpr std::int64_t kMaxTime = 253'402'300'799'999;  // 9999-12-31, in ms since the epoch
+constexpr JobId kMaxJobId = std::numeric_limits<std::int64_t>::max();
+constexpr int kMaxExitCode = 255;
 
 }  // namespace
 
@@ -45,31 +52,30 @@ nlohmann::json to_json(const JournalRecord& record) {
 JournalRecord record_from_json(const nlohmann::json& value) {
   const JsonFields f(value, "journal record", ErrorCode::corrupt);
   JournalRecord record;
-  record.time = TimePoint(policy::Duration(f.integer("t")));
+  record.time = TimePoint(policy::Duration(f.integer<std::int64_t>("t", 0, kMaxTime)));
   const std::string kind = f.text("r");
-  const auto job = [&] { return static_cast<JobId>(f.integer("job")); };
-  const auto run = [&] { return static_cast<int>(f.integer("run")); };
+  const auto job = [&] { return f.integer<JobId>("job", 1, kMaxJobId); };
+  const auto run = [&] { return f.integer<int>("run", 1); };
   if (kind == "submit") {
-    record.what = SubmitRecord{job(), job_spec_from_json(value["spec"])};
+    record.what = SubmitRecord{job(), job_spec_from_json(f.object("spec"))};
   } else if (kind == "exit") {
-    record.what = ExitRecord{job(), run(), static_cast<int>(f.integer("code")), f.has("meaning") ? f.text("meaning") : ""};
+    record.what = ExitRecord{job(), run(), f.integer<int>("code", 0, kMaxExitCode), f.has("meaning") ? f.text("meaning") : ""};
   } else if (kind == "grace") {
     record.what = GraceRecord{job()};
   } else if (kind == "tick") {
     record.what = TickRecord{};
   } else if (kind == "slots") {
-    record.what = SlotsRecord{static_cast<int>(f.integer("slots")), f.has("reason") ? f.text("reason") : ""};
+    record.what = SlotsRecord{f.integer<int>("slots", 0, kMaxSlots), f.has("reason") ? f.text("reason") : ""};
   } else if (kind == "cancel") {
-    record.what = CancelRecord{job(), static_cast<uid_t>(f.integer_or("by", 0))};
+    record.what = CancelRecord{job(), f.integer_or<uid_t>("by", 0, 0, kMaxUserId)};
   } else if (kind == "launched") {
-    record.what = LaunchedRecord{job(), run(), static_cast<int>(f.integer("pid")),
-                                 static_cast<std::uint64_t>(f.integer("start_ticks"))};
+    record.what = LaunchedRecord{job(), run(), f.integer<int>("pid", 1), f.integer<std::uint64_t>("start_ticks")};
   } else if (kind == "signalled") {
-    record.what = SignalledRecord{job(), run(), value.value("kill", false)};
+    record.what = SignalledRecord{job(), run(), f.boolean_or("kill", false)};
   } else if (kind == "checkpoint") {
-    record.what = CheckpointRecord{job(), static_cast<std::uint64_t>(f.integer("step"))};
+    record.what = CheckpointRecord{job(), f.integer<std::uint64_t>("step")};
   } else {
-    throw Error(ErrorCode::corrupt, "journal record of unknown kind \"" + kind + "\"");
+    throw Error(ErrorCode::corrupt, "journal record of unknown kind " + quoted_text(kind));
   }
   return record;
 }
@@ -84,16 +90,16 @@ JournalHeader header_from_json(const nlohmann::json& value) {
   const JsonFields f(value, "journal header", ErrorCode::corrupt);
   if (f.text("r") != "header") throw Error(ErrorCode::corrupt, "the journal does not begin with its header");
   JournalHeader header;
-  header.version = static_cast<int>(f.integer("version"));
+  header.version = f.integer<int>("version");
   if (header.version != kJournalVersion) {
     throw Error(ErrorCode::corrupt, "journal version " + std::to_string(header.version) + " is not supported (this lull writes " +
                                         std::to_string(kJournalVersion) + ")");
   }
   header.policy_text = f.text("policy");
   header.policy_source = f.has("policy_source") ? f.text("policy_source") : "";
-  header.slots = static_cast<int>(f.integer("slots"));
-  header.next_job = static_cast<JobId>(f.integer("next_job"));
-  if (value.contains("counters")) header.counters = counters_from_json(value["counters"]);
+  header.slots = f.integer<int>("slots", 0, kMaxSlots);
+  header.next_job = f.integer<JobId>("next_job", 1, kMaxJobId);
+  if (f.has("counters")) header.counters = counters_from_json(f.object("counters"));
   return header;
 }
 

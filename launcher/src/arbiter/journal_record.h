@@ -25,6 +25,9 @@ namespace lull::arbiter {
 using policy::JobId;
 using policy::TimePoint;  // milliseconds since the Unix epoch, never decreasing along the journal
 
+// The most slots a node may have (as in the policy file's [node] slots).
+inline constexpr int kMaxSlots = 10'000'000;
+
 struct SubmitRecord {
   JobId job = 0;
   JobSpec spec;
@@ -88,7 +91,10 @@ struct JournalHeader {
 
 nlohmann::json to_json(const JournalRecord& record);
 nlohmann::json to_json(const JournalHeader& header);
-// Throw lull::Error(corrupt) for a line that is not such a record.
+// Throw lull::Error(corrupt) for a line that is not such a record: a field
+// missing, of the wrong type or out of range (times 0..year 9999, job ids
+// from 1, runs from 1, exit codes 0..255, pids from 1, slots 0..kMaxSlots,
+// uids and gids 0..2^32-2).
 JournalRecord record_from_json(const nlohmann::json& value);
 JournalHeader header_from_json(const nlohmann::json& value);
 

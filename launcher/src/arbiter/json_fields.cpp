@@ -9,22 +9,16 @@ JsonFields::JsonFields(const nlohmann::json& object, std::string what, ErrorCode
 
 bool JsonFields::has(const char* key) const { return object_.contains(key) && !object_[key].is_null(); }
 
-void JsonFields::fail(const char* key, const char* expected) const {
-  throw Error(code_, what_ + ": field \"" + key + "\" " + (has(key) ? "must be " : "is missing: expected ") + expected);
+void JsonFields::fail(const char* key, const std::string& expected) const {
+  std::string message = what_ + ": field \"" + key + "\" " + (has(key) ? "must be " : "is missing: expected ") + expected;
+  // Numbers are short; other values are not echoed (they can be as long as the request).
+  if (has(key) && object_[key].is_number()) message += " (got " + object_[key].dump() + ")";
+  throw Error(code_, message);
 }
 
 std::string JsonFields::text(const char* key) const {
   if (!has(key) || !object_[key].is_string()) fail(key, "a string");
   return object_[key].get<std::string>();
-}
-
-std::int64_t JsonFields::integer(const char* key) const {
-  if (!has(key) || !object_[key].is_number_integer()) fail(key, "an integer");
-  return object_[key].get<std::int64_t>();
-}
-
-std::int64_t JsonFields::integer_or(const char* key, std::int64_t fallback) const {
-  return has(key) ? integer(key) : fallback;
 }
 
 std::vector<std::string> JsonFields::texts(const char* key) const {
@@ -37,14 +31,15 @@ std::vector<std::string> JsonFields::texts(const char* key) const {
   return out;
 }
 
-std::vector<int> JsonFields::integers(const char* key) const {
-  if (!has(key) || !object_[key].is_array()) fail(key, "an array of integers");
-  std::vector<int> out;
-  for (const auto& item : object_[key]) {
-    if (!item.is_number_integer()) fail(key, "an array of integers");
-    out.push_back(item.get<int>());
-  }
-  return out;
+bool JsonFields::boolean_or(const char* key, bool fallback) const {
+  if (!has(key)) return fallback;
+  if (!object_[key].is_boolean()) fail(key, "true or false");
+  return object_[key].get<bool>();
+}
+
+const nlohmann::json& JsonFields::object(const char* key) const {
+  if (!has(key) || !object_[key].is_object()) fail(key, "a JSON object");
+  return object_[key];
 }
 
 }  // namespace lull::arbiter

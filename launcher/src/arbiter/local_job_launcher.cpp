@@ -12,6 +12,7 @@
 #include <map>
 
 #include "argv_pointers.h"
+#include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
@@ -79,6 +80,14 @@ std::vector<std::string> job_environment(const RunRequest& request, const Identi
   return environment;
 }
 
+// What the child reports through the exec status pipe when it cannot become
+// the run: which step failed and its errno.
+enum class ChildStep : int { identity = 1, working_directory = 2, exec = 3 };
+struct ChildFailure {
+  ChildStep step = ChildStep::exec;
+  int err = 0;
+};
+
 // Between fork and exec: async-signal-safe calls only.
 [[noreturn]] void become_run(char* const* argv, char* const* envp, const Identity& identity, const char* cwd,
                              int log_fd, int report_fd) {
@@ -91,22 +100,31 @@ std::vector<std::string> job_environment(const RunRequest& request, const Identi
   ::sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
   for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) ::signal(signal, SIG_DFL);
-  int err = 0;
-  if (identity.drop) {
-    if (::setgroups(identity.groups.size(), identity.groups.data()) != 0 || ::setgid(identity.gid) != 0 ||
-        ::setuid(identity.uid) != 0) {
-      err = errno;
-    }
-  }
-  if (err == 0) {
-    if (::chdir(cwd) != 0 && ::chdir("/") != 0) err = errno;
-  }
-  if (err == 0) {
+  ChildFailure failure;
+  if (identity.drop && (::setgroups(identity.groups.size(), identity.groups.data()) != 0 ||
+                        ::setgid(identity.gid) != 0 || ::setuid(identity.uid) != 0)) {
+    failure = {ChildStep::identity, errno};
+  } else if (::chdir(cwd) != 0) {  // never another directory: the job's relative paths mean the submitter's
+    failure = {ChildStep::working_directory, errno};
+  } else {
     ::execve(argv[0], argv, envp);
-    err = errno;
+    failure = {ChildStep::exec, errno};
   }
-  [[maybe_unused]] const ssize_t ignored = ::write(report_fd, &err, sizeof err);
+  [[maybe_unused]] const ssize_t ignored = ::write(report_fd, &failure, sizeof failure);
   ::_exit(127);
+}
+
+Error child_error(const ChildFailure& failure, const JobSpec& spec, const std::string& program) {
+  const std::string as = " as uid " + std::to_string(spec.uid);
+  switch (failure.step) {
+    case ChildStep::identity:
+      return errno_error(failure.err, "setuid", "uid " + std::to_string(spec.uid) + ", gid " + std::to_string(spec.gid));
+    case ChildStep::working_directory:
+      return errno_error(failure.err, "chdir", "the job's working directory " + quoted_text(spec.cwd) + as);
+    case ChildStep::exec:
+      break;
+  }
+  return errno_error(failure.err, "exec", program + as);
 }
 
 int pidfd_signal(const ActiveRun& run, int signal) {
@@ -165,10 +183,10 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   }
   if (pid == 0) become_run(argv.data(), envp.data(), identity, spec.cwd.c_str(), log.get(), report[1]);
   ::close(report[1]);
-  int child_error = 0;
+  ChildFailure failure;
   ssize_t n = 0;
   do {
-    n = ::read(report[0], &child_error, sizeof child_error);
+    n = ::read(report[0], &failure, sizeof failure);
   } while (n < 0 && errno == EINTR);
   ::close(report[0]);
 
@@ -181,11 +199,11 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   run.uid = spec.uid;
   run.process.pid = pid;
   run.watch = open_pidfd(pid);
-  if (n == static_cast<ssize_t>(sizeof child_error)) {
+  if (n == static_cast<ssize_t>(sizeof failure)) {
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    throw errno_error(child_error, "exec", command.front() + " as uid " + std::to_string(spec.uid));
+    throw child_error(failure, spec, command.front());
   }
   run.process.start_ticks = process_start_ticks(pid).value_or(0);
   if (!run.watch.valid()) throw_errno("pidfd_open", "lull run of job " + std::to_string(request.job));

@@ -11,7 +11,8 @@
 //     itself (LULL_LOG_LEVEL stays);
 //   - as the submitter: when that is not the arbiter's uid, the child drops
 //     to the submitter's uid, gid and groups (and HOME/USER/LOGNAME) before
-//     exec; working directory: the submitter's, else /.
+//     exec; working directory: the submitter's (when it is gone or cannot
+//     be entered, the launch fails saying so: a job never runs elsewhere).
 // Notice: SIGTERM to lull run (pidfd_send_signal: never a reused pid), which
 // writes the notice file and sends SIGUSR1 to mpirun. Kill: SIGKILL to every
 // process of the job (lull run's descendants: it is a subreaper) and to lull

@@ -185,7 +185,9 @@ void NodeLedger::end_if_forgotten(JobId id, TimePoint now, std::vector<Effect>& 
   ArbiterEvent event = event_of(job, finished ? "finish" : "failed", now, finished ? "finished" : "failed");
   event.exit_code = job.last_exit_code;
   out.emplace_back(EventEffect{std::move(event)});
-  end_job(job, finished ? "finished" : "failed", finished ? "finished" : "exit code " + std::to_string(job.last_exit_code.value_or(-1)), now);
+  std::string failure = "exit code " + std::to_string(job.last_exit_code.value_or(-1));
+  if (!job.last_exit_meaning.empty()) failure += ": " + job.last_exit_meaning;
+  end_job(job, finished ? "finished" : "failed", finished ? "finished" : failure, now);
 }
 
 void NodeLedger::on(const SubmitRecord& r, TimePoint now, std::vector<Effect>& out) {
@@ -207,6 +209,7 @@ void NodeLedger::on(const ExitRecord& r, TimePoint now, std::vector<Effect>& out
   if (job.noticed_at) counters_.notice_to_exit.observe(seconds_between(*job.noticed_at, now));
   if (r.exit_code != 0) counters.work_lost_seconds += seconds_between(job.last_step_at.value_or(job.run_started), now);
   job.last_exit_code = r.exit_code;
+  job.last_exit_meaning = r.meaning;
   ArbiterEvent event = event_of(job, "exit", now, r.meaning);
   event.exit_code = r.exit_code;
   out.emplace_back(EventEffect{std::move(event)});

@@ -51,6 +51,7 @@ struct LedgerJob {
   std::optional<std::uint64_t> last_step;     // newest committed snapshot seen
   std::optional<TimePoint> last_step_at;      // when it was seen, if during the current run
   std::optional<int> last_exit_code;
+  std::string last_exit_meaning;        // what the last exit meant, in words
 };
 
 // A job the core no longer knows: finished, failed, cancelled or rejected.

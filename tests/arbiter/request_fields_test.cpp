@@ -1,0 +1,219 @@
+// Every integer field of a request and of the journal is checked against its
+// range (never cut to fit), every path and argument against NUL and control
+// characters, and a snapshot directory against the live jobs'.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+
+#include "arbiter_protocol.h"
+#include "journal_record.h"
+#include "json_fields.h"
+#include "submission_check.h"
+
+namespace lull::arbiter {
+namespace {
+
+using nlohmann::json;
+
+std::string error_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "(no error)";
+}
+
+json good_spec() {
+  return {{"tenant", "acme"}, {"class", "spot"}, {"ranks", 2}, {"program", "/bin/true"},
+          {"ckpt_dir", "/ckpt/a"}, {"cwd", "/home/a"}};
+}
+
+TEST(JsonFields, IntegersAreRangeCheckedNeverCut) {
+  const json object = json::parse(R"({"big": 4294967297, "huge": 18446744073709551615, "neg": -1,
+                                       "half": 2.5, "four": 4.0, "text": "4", "ok": 7})");
+  const JsonFields f(object, "request", ErrorCode::invalid_argument);
+  EXPECT_EQ(f.integer<int>("ok", 1, 10), 7);
+  EXPECT_EQ(error_of([&] { f.integer<int>("big", 1, 100); }),
+            "request: field \"big\" must be an integer from 1 to 100 (got 4294967297)");
+  EXPECT_EQ(error_of([&] { f.integer<int>("big"); }),
+            "request: field \"big\" must be an integer from -2147483648 to 2147483647 (got 4294967297)");
+  EXPECT_EQ(error_of([&] { f.integer<std::int64_t>("huge"); }),
+            "request: field \"huge\" must be an integer from -9223372036854775808 to 9223372036854775807 "
+            "(got 18446744073709551615)");
+  EXPECT_EQ(f.integer<std::uint64_t>("huge"), 18446744073709551615ULL);
+  EXPECT_NE(error_of([&] { f.integer<std::uint64_t>("neg"); }).find("(got -1)"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.integer<int>("half"); }).find("(got 2.5)"), std::string::npos);
+  EXPECT_NE(error_of([&] { f.integer<int>("four"); }).find("(got 4.0)"), std::string::npos);
+  EXPECT_EQ(error_of([&] { f.integer<int>("text", 0, 9); }), "request: field \"text\" must be an integer from 0 to 9");
+  EXPECT_EQ(error_of([&] { f.integer<int>("absent", 0, 9); }),
+            "request: field \"absent\" is missing: expected an integer from 0 to 9");
+  EXPECT_EQ(f.integer_or<int>("absent", 3, 0, 9), 3);
+}
+
+TEST(SubmitRequest, EveryIntegerFieldIsChecked) {
+  const PeerCredentials peer{1, 1000, 1000};
+  for (const char* field : {"ranks", "min_ranks", "max_ranks"}) {
+    for (const json& bad : {json(4294967297LL), json(-1), json(1.5), json(kMaxRanks + 1)}) {
+      json request = {{"op", "submit"}, {"spec", good_spec()}};
+      request["spec"][field] = bad;
+      const std::string message = error_of([&] { spec_from_submit_request(request, peer); });
+      EXPECT_NE(message.find(std::string("field \"") + field + "\" must be an integer from"), std::string::npos)
+          << field << " = " << bad << ": " << message;
+    }
+  }
+  json request = {{"op", "submit"}, {"spec", good_spec()}};
+  request["spec"].erase("cwd");
+  EXPECT_EQ(error_of([&] { spec_from_submit_request(request, peer); }),
+            "submit request: field \"cwd\" is missing: expected a string");
+  EXPECT_EQ(error_of([&] { spec_from_submit_request({{"op", "submit"}, {"spec", 3}}, peer); }),
+            "submit request: field \"spec\" must be a JSON object (got 3)");
+}
+
+TEST(SpecText, PathsAndArgumentsAreWellFormed) {
+  JobSpec spec;
+  spec.program = "/bin/true";
+  spec.ckpt_dir = "/ckpt/a";
+  spec.cwd = "/";
+  EXPECT_EQ(spec_text_problem(spec), std::nullopt);
+  const auto problem_with = [&](std::string JobSpec::*field, std::string value) {
+    JobSpec changed = spec;
+    changed.*field = std::move(value);
+    return spec_text_problem(changed).value_or("(none)");
+  };
+  EXPECT_EQ(problem_with(&JobSpec::program, std::string("/bin/tr\0ue", 10)),
+            "program: \"/bin/tr\\x00ue\" contains a NUL character");
+  EXPECT_EQ(problem_with(&JobSpec::cwd, "/home/\x1b"), "cwd: \"/home/\\x1b\" contains a control character");
+  for (const char* bad : {"/ckpt//a", "/ckpt/./a", "/ckpt/../a", "/ckpt/a/", "/ckpt/a/.", "/ckpt/a/.."}) {
+    EXPECT_NE(problem_with(&JobSpec::ckpt_dir, bad).find("must be a normal path"), std::string::npos) << bad;
+  }
+  EXPECT_EQ(problem_with(&JobSpec::ckpt_dir, "/ckpt/a..b/.c"), "(none)");
+  EXPECT_EQ(problem_with(&JobSpec::program, "true"), "program: \"true\" must be an absolute path");
+  EXPECT_NE(problem_with(&JobSpec::ckpt_dir, "/" + std::string(5000, 'd')).find("more than a path may be"), std::string::npos);
+  JobSpec with_args = spec;
+  with_args.args = {"fine\ttab", std::string("cut\0here", 8)};
+  EXPECT_EQ(spec_text_problem(with_args).value_or(""),
+            "args[1]: \"cut\\x00here\" contains a NUL character (a program's argument ends at the first one)");
+}
+
+json record(json fields) {
+  fields["t"] = 1700000000000LL;
+  return fields;
+}
+
+TEST(JournalRecord, EveryIntegerFieldIsChecked) {
+  struct Case {
+    json record;
+    const char* field;
+  };
+  json submit = record({{"r", "submit"}, {"job", 1}, {"spec", good_spec()}});
+  submit["spec"]["uid"] = 0;
+  submit["spec"]["gid"] = 0;
+  submit["spec"]["args"] = json::array();
+  EXPECT_NO_THROW(record_from_json(submit));
+  const auto with = [](json value, const char* key, json bad) {
+    value[key] = std::move(bad);
+    return value;
+  };
+  const auto spec_with = [&](const char* key, json bad) {
+    json value = submit;
+    value["spec"][key] = std::move(bad);
+    return value;
+  };
+  const json exit = record({{"r", "exit"}, {"job", 1}, {"run", 1}, {"code", 75}});
+  const json launched = record({{"r", "launched"}, {"job", 1}, {"run", 1}, {"pid", 42}, {"start_ticks", 9}});
+  const json slots = record({{"r", "slots"}, {"slots", 4}});
+  const json cancel = record({{"r", "cancel"}, {"job", 1}, {"by", 0}});
+  const json checkpoint = record({{"r", "checkpoint"}, {"job", 1}, {"step", 10}});
+  for (const json& good : {exit, launched, slots, cancel, checkpoint}) EXPECT_NO_THROW(record_from_json(good)) << good;
+  const Case cases[] = {
+      {with(exit, "t", -1), "t"},
+      {with(exit, "t", 9223372036854775807LL), "t"},
+      {with(exit, "job", 0), "job"},
+      {with(exit, "job", 18446744073709551615ULL), "job"},
+      {with(exit, "run", 4294967297LL), "run"},
+      {with(exit, "run", 0), "run"},
+      {with(exit, "code", 256), "code"},
+      {with(exit, "code", -1), "code"},
+      {with(exit, "code", 1.0), "code"},
+      {with(launched, "pid", 0), "pid"},
+      {with(launched, "pid", 4294967297LL), "pid"},
+      {with(launched, "start_ticks", -1), "start_ticks"},
+      {with(slots, "slots", kMaxSlots + 1), "slots"},
+      {with(slots, "slots", -4), "slots"},
+      {with(cancel, "by", -1), "by"},
+      {with(checkpoint, "step", -10), "step"},
+      {with(checkpoint, "step", 1.5), "step"},
+      {spec_with("ranks", 4294967297LL), "ranks"},
+      {spec_with("ranks", 0), "ranks"},
+      {spec_with("min_ranks", -1), "min_ranks"},
+      {spec_with("max_ranks", 2.0), "max_ranks"},
+      {spec_with("uid", 4294967295LL), "uid"},
+      {spec_with("gid", -1), "gid"},
+  };
+  for (const Case& c : cases) {
+    try {
+      record_from_json(c.record);
+      ADD_FAILURE() << "accepted: " << c.record;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::corrupt);
+      EXPECT_NE(e.message().find(std::string("field \"") + c.field + "\" must be"), std::string::npos) << e.message();
+    }
+  }
+  EXPECT_NE(error_of([&] { record_from_json(with(record({{"r", "signalled"}, {"job", 1}, {"run", 1}}), "kill", "yes")); })
+                .find("field \"kill\" must be true or false"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { record_from_json(spec_with("program", std::string("/bin/\0x", 7))); }).find("NUL character"),
+            std::string::npos);
+}
+
+TEST(JournalHeader, IntegersAreChecked) {
+  const json header = {{"r", "header"}, {"version", 1}, {"policy", ""}, {"slots", 4}, {"next_job", 1}};
+  EXPECT_NO_THROW(header_from_json(header));
+  for (const auto& [key, bad] : {std::pair<const char*, json>{"slots", -1}, {"slots", 4294967300LL},
+                                 {"next_job", 0}, {"version", 4294967297LL}}) {
+    json damaged = header;
+    damaged[key] = bad;
+    EXPECT_THROW(header_from_json(damaged), Error) << key << " = " << bad;
+  }
+  json counters = header;
+  counters["counters"] = {{"classes", {{"spot", {{"submitted", "many"}, {"work_lost_seconds", "x"}}}}},
+                          {"notice_to_exit", {{"cumulative", json::array({"a"})}, {"sum", "b"}}}};
+  EXPECT_NO_THROW(header_from_json(counters)) << "statistics of the wrong type count as 0";
+}
+
+class SnapshotDirFree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char pattern[] = "/tmp/lull-snapshot-dir-free-XXXXXX";
+    ASSERT_NE(::mkdtemp(pattern), nullptr);
+    root_ = pattern;
+    std::filesystem::create_directories(root_ / "ckpt" / "a");
+    std::filesystem::create_directory_symlink(root_ / "ckpt", root_ / "alias");
+  }
+  void TearDown() override { std::filesystem::remove_all(root_); }
+
+  std::optional<std::string> check(const std::filesystem::path& dir) {
+    JobSpec spec;
+    spec.ckpt_dir = dir.string();
+    return check_snapshot_dir_free(spec, {{7, (root_ / "ckpt" / "a").string()}});
+  }
+
+  std::filesystem::path root_;
+};
+
+TEST_F(SnapshotDirFree, SameInsideOrHoldingIsRefused) {
+  const std::string theirs = "job 7's snapshot directory \"" + (root_ / "ckpt" / "a").string() + "\"";
+  EXPECT_NE(check(root_ / "ckpt" / "a").value_or("").find(" is " + theirs), std::string::npos);
+  EXPECT_NE(check(root_ / "alias" / "a").value_or("").find(" is " + theirs), std::string::npos) << "through a link";
+  EXPECT_NE(check(root_ / "ckpt" / "a" / "b" / "c").value_or("").find(" lies inside " + theirs), std::string::npos);
+  EXPECT_NE(check(root_ / "ckpt").value_or("").find(" holds " + theirs), std::string::npos);
+  EXPECT_EQ(check(root_ / "ckpt" / "ab"), std::nullopt) << "a sibling sharing a prefix";
+  EXPECT_EQ(check(root_ / "ckpt" / "b"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace lull::arbiter
