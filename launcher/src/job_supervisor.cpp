@@ -228,13 +228,10 @@ class Supervision {
                 ") has taken the notice from the file: no SIGUSR1 sent");
       return;
     }
-    // mpirun before it has installed its handler, or as it exits after its
-    // ranks stopped: SIGUSR1's default action would kill it, and with it a
-    // job that was stopping cleanly.
-    if (!catches_signal(child_, SIGUSR1)) {
+    if (const std::optional<pid_t> exposed = killed_by_notice_signal()) {
       if (!signal_held_logged_) {
         signal_held_logged_ = true;
-        log::info("SIGUSR1 held: pid " + std::to_string(child_) +
+        log::info("SIGUSR1 held: pid " + std::to_string(*exposed) +
                   " has no handler for it now (it would die of it); the notice file carries the notice");
       }
       signal_at_ = Clock::now() + kSignalRetry;
@@ -245,6 +242,19 @@ class Supervision {
     } else if (errno != ESRCH) {
       log::error(errno_error(errno, "kill", "pid " + std::to_string(child_)).what());
     }
+  }
+
+  // A process the notice's SIGUSR1 would kill, if any: COMMAND, or one of
+  // its children, to which mpirun forwards it (the ranks). mpirun before it
+  // has installed its handler, a rank still loading its libraries, or
+  // mpirun as it exits after its ranks stopped: the default action would
+  // kill a job that is starting or stopping cleanly.
+  std::optional<pid_t> killed_by_notice_signal() const {
+    if (takes_default_action(child_, SIGUSR1)) return child_;
+    for (const ProcessInfo& process : live_descendants(child_)) {
+      if (process.parent == child_ && takes_default_action(process.pid, SIGUSR1)) return process.pid;
+    }
+    return std::nullopt;
   }
 
   void fire_due_timers() {

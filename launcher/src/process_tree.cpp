@@ -58,7 +58,7 @@ std::optional<ProcessEntry> read_entry(pid_t pid) {
   const std::size_t pgrp_end = rest.find(' ', ppid_end + 1);
   const auto parent = parse_pid(rest.substr(0, ppid_end));
   const auto group = parse_pid(rest.substr(ppid_end + 1, pgrp_end - ppid_end - 1));
-  return ProcessEntry{{pid, group.value_or(0)}, parent.value_or(0), state == 'Z' || state == 'X'};
+  return ProcessEntry{{pid, group.value_or(0), parent.value_or(0)}, parent.value_or(0), state == 'Z' || state == 'X'};
 }
 
 }  // namespace
@@ -108,29 +108,41 @@ int signal_each(const std::vector<ProcessInfo>& processes, int signal, pid_t exc
 
 bool process_group_exists(pid_t pgid) { return ::kill(-pgid, 0) == 0 || errno == EPERM; }
 
-bool catches_signal(pid_t pid, int signal) {
+namespace {
+
+// The hexadecimal mask after `key` ("\nSigCgt:\t") in /proc/<pid>/status.
+std::optional<std::uint64_t> signal_mask(std::string_view status, std::string_view key) {
+  const std::size_t at = status.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  const std::string_view rest = status.substr(at + key.size());
+  std::uint64_t mask = 0;
+  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), mask, 16);
+  if (ec != std::errc() || end == rest.data()) return std::nullopt;
+  return mask;
+}
+
+}  // namespace
+
+bool takes_default_action(pid_t pid, int signal) {
   if (signal < 1 || signal > 64) return false;
   const std::string path = "/proc/" + std::to_string(pid) + "/status";
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;  // gone
-  std::string text;
+  std::string status;
   char buffer[4096];
-  for (ssize_t n = 0; text.size() < 64 * 1024;) {  // status is ~1.5 KiB
+  for (ssize_t n = 0; status.size() < 64 * 1024;) {  // status is ~1.5 KiB
     n = ::read(fd, buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
+    status.append(buffer, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  // "SigCgt:\t0000000000004a02\n": bit N-1 is signal N.
-  const std::string_view key = "\nSigCgt:\t";
-  const std::size_t at = text.find(key);
-  if (at == std::string::npos) return false;
-  const std::string_view rest = std::string_view(text).substr(at + key.size());
-  std::uint64_t mask = 0;
-  const auto [end, ec] = std::from_chars(rest.data(), rest.data() + rest.size(), mask, 16);
-  if (ec != std::errc() || end == rest.data()) return false;
-  return (mask >> (signal - 1)) & 1U;
+  // Bit N-1 of each mask is signal N. Unreadable masks: a process on its
+  // way out (or not ours): as if nothing handled it.
+  const std::uint64_t bit = std::uint64_t{1} << (signal - 1);
+  const std::uint64_t handled = signal_mask(status, "\nSigCgt:\t").value_or(0);
+  const std::uint64_t ignored = signal_mask(status, "\nSigIgn:\t").value_or(0);
+  return ((handled | ignored) & bit) == 0;
 }
 
 }  // namespace lull::cli

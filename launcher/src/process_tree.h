@@ -16,7 +16,8 @@ namespace lull::cli {
 
 struct ProcessInfo {
   pid_t pid = 0;
-  pid_t group = 0;  // process group id
+  pid_t group = 0;   // process group id
+  pid_t parent = 0;  // parent process id
 };
 
 // The live (not zombie) descendants of `root`, at any depth. A snapshot:
@@ -32,10 +33,10 @@ int signal_each(const std::vector<ProcessInfo>& processes, int signal, pid_t exc
 // True while process group `pgid` has a member (zombies count until reaped).
 bool process_group_exists(pid_t pgid);
 
-// True when process `pid` has a handler installed for `signal` (the SigCgt
-// mask of /proc/<pid>/status), i.e. the signal would not take its default
-// action. False when it has none, ignores it, or is gone. A snapshot: the
-// process may change its disposition right after.
-bool catches_signal(pid_t pid, int signal);
+// True when `signal` would take its default action in process `pid`: it
+// neither has a handler installed for it nor ignores it (the SigCgt and
+// SigIgn masks of /proc/<pid>/status). False when the process is gone. A
+// snapshot: the process may change its disposition right after.
+bool takes_default_action(pid_t pid, int signal);
 
 }  // namespace lull::cli

@@ -222,25 +222,25 @@ TEST(NoticeLocation, FreshPrivateAndRemoved) {
 
 // ---- what lull run reads from /proc before it signals ----
 
-TEST(ProcessTree, CatchesSignalReadsTheHandlerMask) {
+TEST(ProcessTree, TakesDefaultActionReadsTheHandlerAndIgnoreMasks) {
   struct sigaction old {};
   ASSERT_EQ(::sigaction(SIGUSR2, nullptr, &old), 0);
   struct sigaction with_default {};
   with_default.sa_handler = SIG_DFL;
   ASSERT_EQ(::sigaction(SIGUSR2, &with_default, nullptr), 0);
-  EXPECT_FALSE(catches_signal(::getpid(), SIGUSR2));
+  EXPECT_TRUE(takes_default_action(::getpid(), SIGUSR2));
   struct sigaction handled {};
   handled.sa_handler = [](int) {};
   ASSERT_EQ(::sigaction(SIGUSR2, &handled, nullptr), 0);
-  EXPECT_TRUE(catches_signal(::getpid(), SIGUSR2));
+  EXPECT_FALSE(takes_default_action(::getpid(), SIGUSR2));
   struct sigaction ignored {};
   ignored.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGUSR2, &ignored, nullptr), 0);
-  EXPECT_FALSE(catches_signal(::getpid(), SIGUSR2)) << "ignored is not caught";
+  EXPECT_FALSE(takes_default_action(::getpid(), SIGUSR2));
   ASSERT_EQ(::sigaction(SIGUSR2, &old, nullptr), 0);
-  EXPECT_FALSE(catches_signal(-5, SIGUSR2));
-  EXPECT_FALSE(catches_signal(::getpid(), 0));
-  EXPECT_FALSE(catches_signal(::getpid(), 65));
+  EXPECT_FALSE(takes_default_action(-5, SIGUSR2)) << "a process that is gone takes nothing";
+  EXPECT_FALSE(takes_default_action(::getpid(), 0));
+  EXPECT_FALSE(takes_default_action(::getpid(), 65));
 }
 
 // ---- acknowledgements beside the notice file ----

@@ -648,6 +648,24 @@ TEST_F(LullRunMpi, RanksExitingAsTheHeldSignalIsDueNeverMakeItAFailure) {
   ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "1", 1);
 }
 
+// Ranks without a SIGUSR1 handler (still loading their libraries, or
+// programs that only read the notice file): mpirun would forward the signal
+// and kill them. lull run never sends it; the file carries the notice.
+TEST_F(LullRunMpi, RanksWithoutAHandlerAreNeverSentTheSignal) {
+  ScratchDir scratch("run-mpi-nohandler");
+  ChildProcess run(run_args({"--grace", "20"}, {kMpirun, "-np", "2", kFakeRank, "--report", scratch.path().string(),
+                                                "--poll-notice", "--no-usr1-handler", "--checkpoint-ms", "2500"}));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 30s)) << context(run, scratch.path());
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=1", 30s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(40s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  for (int rank = 0; rank < 2; ++rank) {
+    EXPECT_EQ(report_value(scratch.path(), rank, "exit "), "75") << report_text(scratch.path(), rank);
+  }
+  EXPECT_NE(run.err().find("SIGUSR1 held: pid"), std::string::npos) << run.err();
+}
+
 TEST_F(LullRunMpi, RanksThatIgnoreTheNoticeAreKilledNoneLeftBehind) {
   ScratchDir scratch("run-mpi-kill");
   ChildProcess run(run_args({"--grace", "1", "--kill-after", "1.5"},
