@@ -346,8 +346,10 @@ class BadSubmissions(ArbiterCase):
 
 class ArbiterKilled(ArbiterCase):
     def test_sigkill_mid_run_loses_no_job(self):
-        args = ["--steps", "300", "--step-ms", "10"]
-        expected = {2: self.reference_digest(2, "--steps", "300"), 1: self.reference_digest(1, "--steps", "300")}
+        # 6 s of steps: the tenants must still run when a restarted arbiter on a loaded machine
+        # gets to preempt one of them for the internal job.
+        args = ["--steps", "600", "--step-ms", "10"]
+        expected = {2: self.reference_digest(2, "--steps", "600"), 1: self.reference_digest(1, "--steps", "600")}
         arbiter = self.arbiter()
         a = arbiter.submit("acme", "spot", 2, self.path("ckpt", "a"), TRAIN, *args)
         b = arbiter.submit("globex", "spot", 2, self.path("ckpt", "b"), TRAIN, *args)
@@ -381,7 +383,7 @@ class ArbiterKilled(ArbiterCase):
         arbiter.kill9()
         arbiter.start()
         arbiter.wait_idle([late, later], 60)
-        self.assertEqual(digest_of(arbiter.job_log(late)), self.reference_digest(4, "--steps", "300"))
+        self.assertEqual(digest_of(arbiter.job_log(late)), self.reference_digest(4, "--steps", "600"))
 
 
 class Burst(ArbiterCase):

@@ -159,14 +159,15 @@ void commit_snapshot_of_step(const fs::path& dir, std::uint64_t step, const std:
 TEST(LullRun, SigtermBecomesNoticeFileThenSigusr1AndExit75) {
   ScratchDir scratch("run-notice");
   const fs::path ckpt = scratch.path() / "ckpt";
-  ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "10"}, fake(scratch.path())));
+  ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "30"}, fake(scratch.path())));
   ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
   const double sent = unix_now();
   const auto start = Clock::now();
   run.kill(SIGTERM);
-  const int status = run.wait(20s);
+  const int status = run.wait(40s);
+  const double ended = unix_now();
   EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
-  EXPECT_LT(seconds_since(start), 3.0) << "lull run must not wait for the deadline once the job is gone";
+  EXPECT_LT(seconds_since(start), 15.0) << "lull run must not wait for the 30 s deadline once the job is gone";
 
   // The notice file was there when SIGUSR1 arrived, with the right deadline.
   EXPECT_EQ(report_value(scratch.path(), 0, "notice_file_at_start "), "absent");
@@ -174,9 +175,10 @@ TEST(LullRun, SigtermBecomesNoticeFileThenSigusr1AndExit75) {
   EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM))) << "SIGTERM forwarded";
   const auto notice = seen_notice(scratch.path(), 0);
   ASSERT_TRUE(notice) << context(run, scratch.path());
-  EXPECT_DOUBLE_EQ(notice->grace, 10.0);
-  EXPECT_NEAR(notice->issued, sent, 1.0);
-  EXPECT_NEAR(notice->deadline, notice->issued + 10.0, 0.01);
+  EXPECT_DOUBLE_EQ(notice->grace, 30.0);
+  EXPECT_GE(notice->issued, sent - 0.001) << "issued before the request";  // reported to the millisecond
+  EXPECT_LE(notice->issued, ended + 0.001) << "issued after lull run ended";
+  EXPECT_NEAR(notice->deadline, notice->issued + 30.0, 0.01);
 
   // One line per event, and the private notice directory is gone.
   EXPECT_NE(run.err().find("started pid"), std::string::npos) << run.err();
@@ -209,7 +211,7 @@ TEST(LullRun, TheJobDoesNotOutliveALullRunKilledWithSigkill) {
   ASSERT_GT(rank, 0);
   run.kill(SIGKILL);
   EXPECT_TRUE(killed_by(run.wait(20s), SIGKILL));
-  EXPECT_TRUE(wait_until_gone(rank, 5s)) << "COMMAND kept running without its supervisor";
+  EXPECT_TRUE(wait_until_gone(rank, 20s)) << "COMMAND kept running without its supervisor";
   EXPECT_TRUE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM)) || !process_exists(rank));
 }
 
@@ -255,10 +257,10 @@ TEST(LullRunNoticeSignal, IsNotSentOnceEveryRankHasTakenTheNotice) {
                                                                         "12", "--checkpoint-ms", "2500"})));
     ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
     run.kill(SIGTERM);
-    if (seconds_since(spawned) > 1.0) {
+    if (seconds_since(spawned) > 0.6) {
       if (attempt < 5) continue;
-      GTEST_SKIP() << "the machine took over 1 s to start lull run and a process, 5 times: the notice never came "
-                      "while the job was young";
+      GTEST_SKIP() << "the machine took over 0.6 s to start lull run and a process, 5 times: the notice never "
+                      "came while the job was young enough";
     }
     const int status = run.wait(20s);
     EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
@@ -335,7 +337,8 @@ TEST(LullRun, IgnoredNoticeEscalatesSigtermThenSigkillAndLeavesNothingBehind) {
   // Killed by the SIGKILL, no snapshot: 128 + 9.
   EXPECT_EQ(exit_code(status), 128 + SIGKILL) << describe_status(status) << "\n" << context(run, scratch.path());
   EXPECT_GE(took, 1.9) << "escalated before grace + kill-after";
-  EXPECT_LT(took, 1.0 + 1.0 + 1.5) << "escalation too late";
+  // Slack for a loaded machine, yet below the 6 s the default --kill-after would take.
+  EXPECT_LT(took, 5.5) << "escalation too late";
   EXPECT_TRUE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM)))
       << "the escalation's SIGTERM never reached the rank\n" << context(run, scratch.path());
   EXPECT_FALSE(process_group_exists(rank)) << "the job's process group survived lull run";
@@ -418,16 +421,15 @@ TEST(LullRun, SecondRequestIsLoggedThirdStopsTheJobNow) {
   ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
   const auto start = Clock::now();
   run.kill(SIGTERM);
-  ASSERT_TRUE(wait_for_report(scratch.path(), 0, "notice deadline=", 5s)) << context(run, scratch.path());
+  ASSERT_TRUE(wait_for_report(scratch.path(), 0, "notice deadline=", 20s)) << context(run, scratch.path());
   run.kill(SIGINT);
-  run.pump_for(300ms);  // standard signals do not queue: let lull run read each one
-  EXPECT_NE(run.err().find("SIGINT from pid " + std::to_string(::getpid()) + " again"), std::string::npos)
-      << run.err();
+  // Standard signals do not queue: let lull run read this one before the next.
+  EXPECT_TRUE(run.wait_for_stderr("SIGINT from pid " + std::to_string(::getpid()) + " again", 20s)) << run.err();
   EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM))) << "second request escalated";
   run.kill(SIGTERM);
   const int status = run.wait(20s);
   EXPECT_EQ(exit_code(status), 128 + SIGTERM) << describe_status(status) << "\n" << context(run, scratch.path());
-  EXPECT_LT(seconds_since(start), 5.0) << "the third request did not stop the job before the 30 s deadline";
+  EXPECT_LT(seconds_since(start), 25.0) << "the third request did not stop the job before the 30 s deadline";
   EXPECT_NE(run.err().find("a third time: stopping the job now"), std::string::npos) << run.err();
 }
 
@@ -436,7 +438,7 @@ TEST(LullRun, ForwardsSigusr2AsItIs) {
   ChildProcess run(run_args({}, fake(scratch.path())));
   ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
   run.kill(SIGUSR2);
-  EXPECT_TRUE(wait_for_report(scratch.path(), 0, "signal " + std::to_string(SIGUSR2), 5s))
+  EXPECT_TRUE(wait_for_report(scratch.path(), 0, "signal " + std::to_string(SIGUSR2), 20s))
       << context(run, scratch.path());
   EXPECT_FALSE(report_value(scratch.path(), 0, "notice ")) << "SIGUSR2 is not a notice";
   run.kill(SIGTERM);
@@ -600,6 +602,7 @@ TEST_F(LullRunMpi, NoticeReachesBothRanksThroughMpirunAndTheJobExits75) {
   const double sent = unix_now();
   run.kill(SIGTERM);
   const int status = run.wait(40s);
+  const double ended = unix_now();
   EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
   for (int rank = 0; rank < 2; ++rank) {
     SCOPED_TRACE("rank " + std::to_string(rank) + "\n" + report_text(scratch.path(), rank));
@@ -607,7 +610,8 @@ TEST_F(LullRunMpi, NoticeReachesBothRanksThroughMpirunAndTheJobExits75) {
     EXPECT_FALSE(report_value(scratch.path(), rank, "signal " + std::to_string(SIGTERM)));
     const auto notice = seen_notice(scratch.path(), rank);
     ASSERT_TRUE(notice);
-    EXPECT_NEAR(notice->issued, sent, 2.0);
+    EXPECT_GE(notice->issued, sent - 0.001);  // reported to the millisecond
+    EXPECT_LE(notice->issued, ended + 0.001);
     EXPECT_NEAR(notice->deadline, notice->issued + 20.0, 0.01);
     EXPECT_EQ(report_value(scratch.path(), rank, "env LULL_JOB="), "mpi-job");
     EXPECT_EQ(report_value(scratch.path(), rank, "env LULL_CKPT_DIR="), ckpt.string());
@@ -683,7 +687,7 @@ TEST_F(LullRunMpi, RanksThatIgnoreTheNoticeAreKilledNoneLeftBehind) {
   const int code = exit_code(status);
   EXPECT_NE(code, 0) << context(run, scratch.path());
   EXPECT_NE(code, 75) << "no snapshot: not resumable\n" << context(run, scratch.path());
-  EXPECT_LT(took, 1.0 + 1.5 + 2.0) << context(run, scratch.path());
+  EXPECT_LT(took, 1.0 + 1.5 + 6.0) << "grace, kill-after and a loaded machine's slack\n" << context(run, scratch.path());
   for (pid_t rank : ranks) {
     EXPECT_FALSE(process_exists(rank)) << "rank pid " << rank << " survived lull run\n" << context(run, scratch.path());
   }

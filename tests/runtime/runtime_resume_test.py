@@ -66,6 +66,35 @@ def rank_pids(mpirun_pid, count, timeout=20):
     raise AssertionError(f"mpirun {mpirun_pid} did not start {count} train_mlp ranks")
 
 
+def signal_in_mask(pid, mask, signo):
+    """Whether `signo` is in the `mask` ("SigCgt": handled, "SigBlk": blocked) of process `pid`."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(mask + ":"):
+                return bool(int(line.split()[1], 16) >> (signo - 1) & 1)
+    return False
+
+
+def wait_until_lull_run_reads_signals(job, timeout=60):
+    """Until `lull run` (the Popen `job`) takes SIGTERM as a notice: its signal inbox blocks it.
+    Sent before that (the process still loading its libraries), SIGTERM simply kills it."""
+    deadline = time.monotonic() + timeout
+    while not signal_in_mask(job.pid, "SigBlk", signal.SIGTERM):
+        if job.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"lull run (pid {job.pid}) did not start reading its signals")
+        time.sleep(0.005)
+
+
+def wait_for_notice_handlers(pids, timeout=60):
+    """Until every rank has built its Runtime (which installs the SIGUSR1 handler): a SIGUSR1
+    before that (MPI_Init takes long on a loaded machine) would kill the rank, not notice it."""
+    deadline = time.monotonic() + timeout
+    while not all(signal_in_mask(pid, "SigCgt", signal.SIGUSR1) for pid in pids):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"ranks {pids} installed no SIGUSR1 handler within {timeout} s")
+        time.sleep(0.02)
+
+
 def inspect(ckpt_dir):
     out = subprocess.run([LULL, "inspect", "--json", ckpt_dir], capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
@@ -111,7 +140,8 @@ class BitwiseResume(Scratch):
             self.assertLess(attempts, 20, "the job never finished")
             job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             if preemptions < 3:
-                time.sleep(self.random.uniform(0.6, 1.4))
+                wait_until_lull_run_reads_signals(job)
+                time.sleep(self.random.uniform(0.5, 1.3))
                 job.send_signal(signal.SIGTERM)
             stdout, stderr = job.communicate(timeout=120)
             resumed = re.search(r"resumed from snapshot step (\d+)", stderr)
@@ -148,7 +178,8 @@ class NoticeToOneRank(Scratch):
         job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, "--steps", "100000", "--step-ms", STEP_MS),
                                env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         pids = rank_pids(job.pid, ranks)
-        time.sleep(self.random.uniform(0.8, 1.5))
+        wait_for_notice_handlers(pids)
+        time.sleep(self.random.uniform(0.0, 0.7))
         target = self.random.choice(pids)
         os.kill(target, signal.SIGUSR1)
         stdout, stderr = job.communicate(timeout=60)
@@ -182,12 +213,14 @@ class NoticeCorners(Scratch):
         ckpt = self.path("ckpt")
         job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, *args), env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-        send_notices(rank_pids(job.pid, ranks))
-        stdout, stderr = job.communicate(timeout=60)
+        pids = rank_pids(job.pid, ranks)
+        wait_for_notice_handlers(pids)
+        send_notices(pids)
+        stdout, stderr = job.communicate(timeout=120)
         self.assertEqual(job.returncode, 75, stdout + stderr)
         stopped = int(re.search(r"preempted after step (\d+)", stdout).group(1))
         self.assertEqual(inspect(ckpt)["step"], stopped, stderr)
-        resumed = run(mpirun(ranks, "--ckpt-dir", ckpt, *args), env)
+        resumed = run(mpirun(ranks, "--ckpt-dir", ckpt, *args), environment())  # no periodic snapshots needed
         self.assertEqual(resumed.returncode, 0, resumed.stderr)
         self.assertIn(f"resumed from snapshot step {stopped}", resumed.stderr)
         self.assertEqual(digest_of(resumed.stdout), expected)
@@ -199,16 +232,16 @@ class NoticeCorners(Scratch):
         args = ["--steps", "400", "--hidden", "2048", "--inputs", "512", "--batch", "4"]
 
         def notices(pids):
-            time.sleep(self.random.uniform(1.5, 2.5))
+            time.sleep(self.random.uniform(0.3, 1.0))
             os.kill(pids[0], signal.SIGUSR1)
 
         self.preempt_and_finish(2, args, environment(LULL_EVERY_STEPS=1), notices)
 
     def test_two_notices_to_two_ranks(self):
-        args = ["--steps", "3000", "--step-ms", STEP_MS]
+        args = ["--steps", "800", "--step-ms", STEP_MS]
 
         def notices(pids):
-            time.sleep(self.random.uniform(1.0, 1.5))
+            time.sleep(self.random.uniform(0.2, 0.7))
             os.kill(pids[2], signal.SIGUSR1)
             time.sleep(self.random.uniform(0.0, 0.03))
             os.kill(pids[0], signal.SIGUSR1)
@@ -223,7 +256,8 @@ class NoticeCorners(Scratch):
         ckpt = self.path("ckpt")
         command = [LULL, "run", "--ckpt-dir", ckpt, "--grace", "20", "--", *mpirun(2, *args)]
         job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(self.random.uniform(0.05, 0.3))
+        wait_until_lull_run_reads_signals(job)
+        time.sleep(self.random.uniform(0.0, 0.3))
         job.send_signal(signal.SIGTERM)
         stdout, stderr = job.communicate(timeout=60)
         self.assertEqual(job.returncode, 75, stdout + stderr)
@@ -342,7 +376,8 @@ class KilledRank(Scratch):
         job = subprocess.Popen(mpirun(ranks, "--ckpt-dir", ckpt, *args), env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         pids = rank_pids(job.pid, ranks)
-        time.sleep(self.random.uniform(1.0, 1.8))
+        wait_for_first_snapshot(ckpt, job)  # so that there is one to resume from
+        time.sleep(self.random.uniform(0.0, 0.8))
         killed = time.monotonic()
         os.kill(pids[1], signal.SIGKILL)
         stdout, stderr = job.communicate(timeout=60)

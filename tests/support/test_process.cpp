@@ -112,11 +112,20 @@ int ChildProcess::pump(std::chrono::milliseconds timeout) {
 }
 
 bool ChildProcess::wait_for_stdout(std::string_view needle, std::chrono::milliseconds timeout) {
+  return wait_for_output(out_, needle, timeout);
+}
+
+bool ChildProcess::wait_for_stderr(std::string_view needle, std::chrono::milliseconds timeout) {
+  return wait_for_output(err_, needle, timeout);
+}
+
+bool ChildProcess::wait_for_output(const std::string& output, std::string_view needle,
+                                   std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (out_.find(needle) == std::string::npos) {
+  while (output.find(needle) == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) return false;
-    if (pump(std::min(left, std::chrono::milliseconds(50))) < 0) return out_.find(needle) != std::string::npos;
+    if (pump(std::min(left, std::chrono::milliseconds(50))) < 0) return output.find(needle) != std::string::npos;
   }
   return true;
 }

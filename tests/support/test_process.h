@@ -40,8 +40,9 @@ class ChildProcess {
   void kill(int signal) noexcept;
   void close_stdin() noexcept;
 
-  // Collects output until stdout contains `needle` or `timeout` passes.
+  // Collects output until stdout (stderr) contains `needle` or `timeout` passes.
   bool wait_for_stdout(std::string_view needle, std::chrono::milliseconds timeout);
+  bool wait_for_stderr(std::string_view needle, std::chrono::milliseconds timeout);
   // Collects output for `duration` (the child keeps running).
   void pump_for(std::chrono::microseconds duration);
   // Waits for the exit (killing the child after `timeout`), collects the
@@ -56,6 +57,7 @@ class ChildProcess {
   // Reads what is available, waiting at most `timeout`: 1 when something
   // was read or closed, 0 on timeout, -1 when both pipes are at EOF.
   int pump(std::chrono::milliseconds timeout);
+  bool wait_for_output(const std::string& output, std::string_view needle, std::chrono::milliseconds timeout);
 
   pid_t pid_ = -1;
   int out_fd_ = -1;
