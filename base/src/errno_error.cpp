@@ -24,14 +24,14 @@ ErrorCode code_for(int err) { return err == ENOENT ? ErrorCode::not_found : Erro
 
 }  // namespace
 
-Error errno_error(int err, std::string call, std::string subject, std::source_location where) {
+Error errno_error(int err, std::string call, std::string subject, SourceLocation where) {
   char buf[256];
   // GNU strerror_r returns the message (possibly not in buf).
   const char* text = strerror_r(err, buf, sizeof buf);
   return Error(code_for(err), call + " failed on " + subject, call, text, hint_for(err), where);
 }
 
-void throw_errno(std::string call, std::string subject, std::source_location where) {
+void throw_errno(std::string call, std::string subject, SourceLocation where) {
   throw errno_error(errno, std::move(call), std::move(subject), where);
 }
 

@@ -21,7 +21,7 @@ const char* error_code_name(ErrorCode code) noexcept {
 namespace {
 
 std::string compose(const std::string& message, const std::string& call, const std::string& detail,
-                    const std::string& hint, const std::source_location& where) {
+                    const std::string& hint, const SourceLocation& where) {
   std::string out = message;
   if (!call.empty()) {
     out += " [" + call + " at " + std::filesystem::path(where.file_name()).filename().string() +
@@ -35,7 +35,7 @@ std::string compose(const std::string& message, const std::string& call, const s
 }  // namespace
 
 Error::Error(ErrorCode code, std::string message, std::string call, std::string detail,
-             std::string hint, std::source_location where)
+             std::string hint, SourceLocation where)
     : std::runtime_error(compose(message, call, detail, hint, where)),
       code_(code),
       message_(std::move(message)),

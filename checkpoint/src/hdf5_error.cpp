@@ -33,7 +33,7 @@ herr_t collect(unsigned n, const H5E_error2_t* entry, void* data) {
 
 }  // namespace
 
-Error hdf5_error(std::string call, std::string subject, std::source_location where) {
+Error hdf5_error(std::string call, std::string subject, SourceLocation where) {
   StackSummary summary;
   H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, collect, &summary);
   H5Eclear2(H5E_DEFAULT);
@@ -46,13 +46,13 @@ Error hdf5_error(std::string call, std::string subject, std::source_location whe
                summary.messages.empty() ? "no HDF5 error message" : summary.messages, {}, where);
 }
 
-hid_t check_id(hid_t id, const char* call, const std::string& subject, std::source_location where) {
+hid_t check_id(hid_t id, const char* call, const std::string& subject, SourceLocation where) {
   if (id < 0) throw hdf5_error(call, subject, where);
   return id;
 }
 
 void check_status(herr_t status, const char* call, const std::string& subject,
-                  std::source_location where) {
+                  SourceLocation where) {
   if (status < 0) throw hdf5_error(call, subject, where);
 }
 

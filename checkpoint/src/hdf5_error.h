@@ -8,10 +8,10 @@
 
 #include <hdf5.h>
 
-#include <source_location>
 #include <string>
 
 #include "lull/base/error.h"
+#include "lull/base/source_location.h"
 
 namespace lull::detail {
 
@@ -20,12 +20,12 @@ void quiet_hdf5() noexcept;
 
 // The Error for the failed HDF5 `call` on `subject` (a file or object path).
 Error hdf5_error(std::string call, std::string subject,
-                 std::source_location where = std::source_location::current());
+                 SourceLocation where = SourceLocation::current());
 
 // Checks an hid_t or herr_t result: negative -> throws hdf5_error().
 hid_t check_id(hid_t id, const char* call, const std::string& subject,
-               std::source_location where = std::source_location::current());
+               SourceLocation where = SourceLocation::current());
 void check_status(herr_t status, const char* call, const std::string& subject,
-                  std::source_location where = std::source_location::current());
+                  SourceLocation where = SourceLocation::current());
 
 }  // namespace lull::detail

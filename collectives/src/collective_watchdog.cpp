@@ -72,7 +72,7 @@ void CollectiveWatchdog::Watch::check() {
   CollectiveWatchdog& dog = *owner_;
   if (dog.state_.load(std::memory_order_acquire) != kIdle || Clock::now() >= deadline_) {
     dog.fire(id_);  // returns once the handler returned (or at once when aborted)
-    dog.throw_aborted(std::source_location::current());
+    dog.throw_aborted(SourceLocation::current());
   }
 }
 
@@ -158,11 +158,11 @@ std::string CollectiveWatchdog::abort_reason() const {
   return state_.load(std::memory_order_relaxed) == kFired ? abort_reason_ : std::string();
 }
 
-void CollectiveWatchdog::throw_if_aborted(std::source_location where) const {
+void CollectiveWatchdog::throw_if_aborted(SourceLocation where) const {
   if (aborted()) throw_aborted(where);
 }
 
-void CollectiveWatchdog::throw_aborted(std::source_location where) const {
+void CollectiveWatchdog::throw_aborted(SourceLocation where) const {
   std::string reason = abort_reason();
   throw Error(ErrorCode::io,
               "communicator '" + settings_.label + "' (" + settings_.backend + ", rank " +

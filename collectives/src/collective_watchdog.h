@@ -21,12 +21,12 @@
 #include <functional>
 #include <mutex>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "lull/base/dtype.h"
+#include "lull/base/source_location.h"
 #include "lull/collectives/communicator.h"
 
 namespace lull::detail {
@@ -123,7 +123,7 @@ class CollectiveWatchdog {
   bool aborted() const noexcept { return state_.load(std::memory_order_acquire) == kFired; }
   std::string abort_reason() const;
   // Throws the aborted Error if aborted.
-  void throw_if_aborted(std::source_location where = std::source_location::current()) const;
+  void throw_if_aborted(SourceLocation where = SourceLocation::current()) const;
 
   // Ticks of the watchdog thread so far: proof that it is alive.
   std::uint64_t heartbeat() const noexcept { return heartbeat_.load(std::memory_order_relaxed); }
@@ -150,7 +150,7 @@ class CollectiveWatchdog {
   // the handler returned. Called without the lock held.
   void fire(std::uint64_t id);
   StuckCollective report_for(const Entry& entry) const;
-  [[noreturn]] void throw_aborted(std::source_location where) const;
+  [[noreturn]] void throw_aborted(SourceLocation where) const;
 
   WatchdogSettings settings_;
   std::chrono::nanoseconds tick_;

@@ -94,7 +94,7 @@ CollectiveWatchdog::Watch MpiChannel::begin(const CollectiveDescription& what) {
   return watch;
 }
 
-void MpiChannel::check(int rc, const char* call, std::source_location where) {
+void MpiChannel::check(int rc, const char* call, SourceLocation where) {
   if (rc == MPI_SUCCESS) return;
   Error error = mpi_error(rc, call, subject_, where);
   abort(error.what());

@@ -13,12 +13,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <vector>
 #include <utility>
 
 #include "../collective_watchdog.h"
+#include "lull/base/source_location.h"
 #include "lull/collectives/communicator.h"
 #include "mpi_reduction.h"
 
@@ -50,7 +50,7 @@ class MpiChannel {
   CollectiveWatchdog::Watch begin(const CollectiveDescription& what);
 
   // rc != MPI_SUCCESS: aborts the channel with the error and throws it.
-  void check(int rc, const char* call, std::source_location where = std::source_location::current());
+  void check(int rc, const char* call, SourceLocation where = SourceLocation::current());
 
   // Waits for `request` (polling MPI_Test with the backoff, checking `watch`).
   void wait(MPI_Request& request, CollectiveWatchdog::Watch& watch);

@@ -55,7 +55,7 @@ std::string hint_for(int cls) {
 
 }  // namespace
 
-Error mpi_error(int code, std::string call, std::string subject, std::source_location where) {
+Error mpi_error(int code, std::string call, std::string subject, SourceLocation where) {
   int cls = error_class(code);
   std::string detail = error_string(code);
   if (cls != code) detail += " [class: " + error_string(cls) + "]";
@@ -63,7 +63,7 @@ Error mpi_error(int code, std::string call, std::string subject, std::source_loc
                call + " failed on " + subject, call, detail, hint_for(cls), where);
 }
 
-void check_mpi(int code, const char* call, const std::string& subject, std::source_location where) {
+void check_mpi(int code, const char* call, const std::string& subject, SourceLocation where) {
   if (code != MPI_SUCCESS) throw mpi_error(code, call, subject, where);
 }
 

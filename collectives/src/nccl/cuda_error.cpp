@@ -37,13 +37,13 @@ std::string hint_for(cudaError_t code) {
 
 }  // namespace
 
-Error cuda_error(cudaError_t code, std::string call, std::string subject, std::source_location where) {
+Error cuda_error(cudaError_t code, std::string call, std::string subject, SourceLocation where) {
   (void)cudaGetLastError();  // clear the per-thread error that a non-sticky failure leaves behind
   std::string detail = std::string(cudaGetErrorName(code)) + ": " + cudaGetErrorString(code);
   return Error(code_for(code), call + " failed on " + subject, call, detail, hint_for(code), where);
 }
 
-void check_cuda(cudaError_t code, const char* call, const std::string& subject, std::source_location where) {
+void check_cuda(cudaError_t code, const char* call, const std::string& subject, SourceLocation where) {
   if (code != cudaSuccess) throw cuda_error(code, call, subject, where);
 }
 

@@ -3,10 +3,10 @@
 
 #include <cuda_runtime_api.h>
 
-#include <source_location>
 #include <string>
 
 #include "lull/base/error.h"
+#include "lull/base/source_location.h"
 
 namespace lull::detail {
 
@@ -15,10 +15,10 @@ namespace lull::detail {
 // do (no device or driver: use the "mpi" backend or fix the driver; out of
 // memory: smaller buffers). Clears CUDA's per-thread last error.
 Error cuda_error(cudaError_t code, std::string call, std::string subject,
-                 std::source_location where = std::source_location::current());
+                 SourceLocation where = SourceLocation::current());
 
 // Throws cuda_error(code, ...) unless code == cudaSuccess.
 void check_cuda(cudaError_t code, const char* call, const std::string& subject,
-                std::source_location where = std::source_location::current());
+                SourceLocation where = SourceLocation::current());
 
 }  // namespace lull::detail

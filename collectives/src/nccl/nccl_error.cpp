@@ -37,7 +37,7 @@ std::string hint_for(ncclResult_t result) {
 }  // namespace
 
 Error nccl_error(ncclResult_t result, ncclComm_t comm, std::string call, std::string subject,
-                 std::source_location where) {
+                 SourceLocation where) {
   std::string detail = ncclGetErrorString(result);
   const char* last = ncclGetLastError(comm);
   if (last != nullptr && *last != '\0') detail += ": " + std::string(last);

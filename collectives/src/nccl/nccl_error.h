@@ -3,10 +3,10 @@
 
 #include <nccl.h>
 
-#include <source_location>
 #include <string>
 
 #include "lull/base/error.h"
+#include "lull/base/source_location.h"
 
 namespace lull::detail {
 
@@ -15,6 +15,6 @@ namespace lull::detail {
 // ncclGetLastError(comm) (comm may be null: the last error of the process);
 // the hint says what the user can do.
 Error nccl_error(ncclResult_t result, ncclComm_t comm, std::string call, std::string subject,
-                 std::source_location where = std::source_location::current());
+                 SourceLocation where = SourceLocation::current());
 
 }  // namespace lull::detail

@@ -1,10 +1,10 @@
 #pragma once
 // The errno mapper: the only place an errno value becomes a lull::Error.
 
-#include <source_location>
 #include <string>
 
 #include "lull/base/error.h"
+#include "lull/base/source_location.h"
 
 namespace lull {
 
@@ -13,10 +13,10 @@ namespace lull {
 // strerror(err) and the hint says what the user can do (for ENOSPC: free
 // space; for EACCES: check ownership and mode).
 Error errno_error(int err, std::string call, std::string subject,
-                  std::source_location where = std::source_location::current());
+                  SourceLocation where = SourceLocation::current());
 
 // Throws errno_error(errno, ...) — for use right after a call returned -1.
 [[noreturn]] void throw_errno(std::string call, std::string subject,
-                              std::source_location where = std::source_location::current());
+                              SourceLocation where = SourceLocation::current());
 
 }  // namespace lull

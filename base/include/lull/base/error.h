@@ -7,9 +7,10 @@
 // call that failed with its file:line, the library's own message and, where
 // there is one, what the user can do about it.
 
-#include <source_location>
 #include <stdexcept>
 #include <string>
+
+#include "lull/base/source_location.h"
 
 namespace lull {
 
@@ -33,7 +34,7 @@ class Error : public std::runtime_error {
   // leaving out the parts that are empty.
   Error(ErrorCode code, std::string message, std::string call = {},
         std::string detail = {}, std::string hint = {},
-        std::source_location where = std::source_location::current());
+        SourceLocation where = SourceLocation::current());
 
   ErrorCode code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }
