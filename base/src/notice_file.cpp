@@ -6,16 +6,16 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <fstream>
+#include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/regular_file.h"
 
 namespace lull {
 
@@ -53,18 +53,14 @@ void write_notice_file(const std::filesystem::path& path, const PreemptionNotice
   if (::rename(partial.c_str(), path.c_str()) != 0) throw_errno("rename", partial.string() + " -> " + path.string());
 }
 
-std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+PreemptionNotice parse_notice(std::string_view text, std::string_view source) {
   auto bad = [&](const std::string& what) {
-    return Error(ErrorCode::invalid_argument, "notice file " + path.string() + ": " + what);
+    return Error(ErrorCode::invalid_argument, "notice file " + std::string(source) + ": " + what);
   };
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
     throw bad(std::string("malformed JSON (") + e.what() + ")");
   }
   if (!doc.is_object()) throw bad("not a JSON object");
@@ -75,7 +71,12 @@ std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& pa
       return 0;
     }
     if (!it->is_number()) throw bad(std::string("field \"") + key + "\" is not a number");
-    return it->get<double>();
+    const double value = it->get<double>();
+    // A deadline the runtime turns into milliseconds must fit them (1e400 parses as infinity).
+    if (!std::isfinite(value) || value < 0 || value > kMaxNoticeSeconds) {
+      throw bad(std::string("field \"") + key + "\" is out of range (0 to 1e11 seconds)");
+    }
+    return value;
   };
   PreemptionNotice notice;
   notice.deadline_unix = number("deadline_unix", true);
@@ -83,6 +84,17 @@ std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& pa
   notice.issued_unix = number("issued_unix", false);
   if (auto it = doc.find("reason"); it != doc.end() && it->is_string()) notice.reason = it->get<std::string>();
   return notice;
+}
+
+std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& path) {
+  RegularFileContent content;
+  try {
+    content = read_regular_file(path, kMaxNoticeFileBytes, "notice file");
+  } catch (const Error& error) {
+    if (error.code() == ErrorCode::not_found) return std::nullopt;
+    throw;
+  }
+  return parse_notice(content.bytes, path.string());
 }
 
 namespace {

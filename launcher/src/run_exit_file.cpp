@@ -1,22 +1,19 @@
 #include "run_exit_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
+#include <cstddef>
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.h"
 #include "lull/base/bounded_text.h"
-#include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/regular_file.h"
 
 namespace lull::cli {
 
 namespace {
 
-constexpr off_t kMaxExitFileBytes = 64 * 1024;
+constexpr std::size_t kMaxExitFileBytes = 64 * 1024;
 constexpr std::size_t kMaxMeaningBytes = 512;
 
 }  // namespace
@@ -27,37 +24,23 @@ void write_exit_file(const std::filesystem::path& path, const RunExit& outcome) 
 }
 
 std::optional<RunExit> read_exit_file(const std::filesystem::path& path, std::optional<unsigned> owner) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-  if (fd < 0 && errno == ENOENT) return std::nullopt;
-  if (fd < 0) throw_errno("open", path.string());
-  std::string text;
+  auto not_an_exit_file = [&](const std::string& why) {
+    return Error(ErrorCode::corrupt, "not an exit file of lull run: " + path.string(), {}, why);
+  };
+  RegularFileContent file;
   try {
-    struct stat info {};
-    if (::fstat(fd, &info) != 0) throw_errno("fstat", path.string());
-    if (!S_ISREG(info.st_mode) || info.st_size > kMaxExitFileBytes || (owner && info.st_uid != *owner)) {
-      throw Error(ErrorCode::corrupt, "not an exit file of lull run: " + path.string(), {},
-                  "not a small regular file of the job's owner");
-    }
-    char buffer[4096];
-    for (;;) {
-      const ssize_t n = ::read(fd, buffer, sizeof buffer);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) throw_errno("read", path.string());
-      if (n == 0) break;
-      text.append(buffer, static_cast<std::size_t>(n));
-    }
-  } catch (...) {
-    ::close(fd);
+    file = read_regular_file(path, kMaxExitFileBytes, "exit file", Symlinks::refuse);
+  } catch (const Error& error) {
+    if (error.code() == ErrorCode::not_found) return std::nullopt;
+    if (error.code() == ErrorCode::invalid_argument) throw not_an_exit_file(error.detail());
     throw;
   }
-  ::close(fd);
-  const nlohmann::json content = nlohmann::json::parse(text, nullptr, false);
+  if (owner && file.owner != *owner) throw not_an_exit_file("not owned by the job's user");
+  const nlohmann::json content = nlohmann::json::parse(file.bytes, nullptr, false);
   // The job's owner can write this file: its exit code is checked, its meaning bounded.
   const bool code_ok = content.is_object() && content.contains("exit_code") && content["exit_code"].is_number_integer() &&
                        content["exit_code"].get<std::int64_t>() >= 0 && content["exit_code"].get<std::int64_t>() <= 255;
-  if (!code_ok) {
-    throw Error(ErrorCode::corrupt, "not an exit file of lull run: " + path.string(), {}, "no exit_code from 0 to 255");
-  }
+  if (!code_ok) throw not_an_exit_file("no exit_code from 0 to 255");
   RunExit outcome;
   outcome.exit_code = content["exit_code"].get<int>();
   if (content.contains("meaning") && content["meaning"].is_string()) {

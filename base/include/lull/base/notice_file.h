@@ -9,16 +9,22 @@
 //   {"deadline_unix": 1795338826.25, "grace_seconds": 30.0,
 //    "reason": "SIGTERM to lull run", "issued_unix": 1795338796.25}
 // The deadline is wall-clock (system_clock) seconds since the epoch: the
-// moment after which the job may be killed.
+// moment after which the job may be killed. Every number is finite and
+// between 0 and kMaxNoticeSeconds (so deadline_unix * 1000 is an exact
+// int64 of milliseconds); a notice file is at most kMaxNoticeFileBytes.
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace lull {
 
 inline constexpr const char* kNoticeFileEnv = "LULL_NOTICE_FILE";
+inline constexpr double kMaxNoticeSeconds = 1e11;  // about the year 5138
+inline constexpr std::size_t kMaxNoticeFileBytes = 64 * 1024;
 
 struct PreemptionNotice {
   double deadline_unix = 0;  // seconds since the epoch
@@ -33,8 +39,14 @@ double unix_time_now() noexcept;
 // Writes `notice` to `path` atomically, mode 0600. Throws lull::Error.
 void write_notice_file(const std::filesystem::path& path, const PreemptionNotice& notice);
 
+// Parses the content of a notice file; `source` names it in messages.
+// Throws Error(invalid_argument) naming the source and the field when it is
+// malformed or a number is out of range. Pure.
+PreemptionNotice parse_notice(std::string_view text, std::string_view source);
+
 // Reads the notice at `path`: nullopt when there is no file; throws
-// Error(invalid_argument) naming the file and field when it is malformed.
+// Error(invalid_argument) naming the file and field when it is malformed,
+// not a regular file (never blocks on a FIFO) or too large.
 std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& path);
 
 // ---- acknowledgements: which ranks have taken the notice -------------------
