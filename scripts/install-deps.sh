@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs lull's Debian dependencies, only those that are missing.
 # Idempotent: when everything is present it touches nothing (no apt-get update).
-# Usage: scripts/install-deps.sh [--with-bench]
+# Usage: scripts/install-deps.sh [--with-bench] [--with-fuzz]
+#   --with-bench  python3-torch (make bench)
+#   --with-fuzz   clang 14 with libFuzzer and the sanitizer runtimes (make fuzz)
 set -euo pipefail
 
 packages=(
@@ -12,9 +14,13 @@ packages=(
   nlohmann-json3-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-matplotlib
 )
-if [[ "${1:-}" == "--with-bench" ]]; then
-  packages+=(python3-torch)
-fi
+for option in "$@"; do
+  case "$option" in
+    --with-bench) packages+=(python3-torch) ;;
+    --with-fuzz) packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev) ;;
+    *) echo "install-deps: unknown option $option (known: --with-bench, --with-fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
