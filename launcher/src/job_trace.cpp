@@ -1,5 +1,6 @@
 #include "job_trace.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <fstream>
@@ -28,12 +29,16 @@ std::vector<std::string> split_row(const std::string& line) {
   return cells;
 }
 
+// nullopt: not a time; a value over kMaxTraceTime is returned for the caller to refuse.
 std::optional<policy::Duration> parse_time(const std::string& text) {
   std::int64_t seconds = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (error == std::errc() && end == text.data() + text.size() && !text.empty()) {
     if (seconds < 0) return std::nullopt;
-    return std::chrono::seconds(seconds);
+    // Capped just past the limit before the conversion to milliseconds, which
+    // a huge count would overflow: the caller refuses it as out of range.
+    const auto limit = std::chrono::duration_cast<std::chrono::seconds>(kMaxTraceTime);
+    return std::chrono::seconds(std::min<std::int64_t>(seconds, limit.count() + 1));
   }
   return policy::parse_duration(text);
 }
@@ -77,6 +82,9 @@ std::vector<TraceJob> read_trace(const std::filesystem::path& path) {
     auto time = [&](const std::string& column) {
       const std::optional<policy::Duration> value = parse_time(*cell(column));
       if (!value) fail(column, "\"" + *cell(column) + "\" is not a time (seconds, or 30s, 5m, 1h)");
+      if (*value > kMaxTraceTime) {
+        fail(column, "\"" + *cell(column) + "\" is out of range (0s.." + policy::format_duration(kMaxTraceTime) + ")");
+      }
       return *value;
     };
     auto count = [&](const std::string& column, int fallback) {

@@ -7,7 +7,8 @@
 //
 // The header names the columns (any order; min_ranks and max_ranks may be
 // left out: equal to ranks). Times and durations are written like the policy's
-// ("30s", "5m") or as plain seconds. `duration` is the job's compute time on
+// ("30s", "5m") or as plain seconds, each at most kMaxTraceTime (10 years,
+// "3650d"; the simulator's arithmetic then cannot overflow). `duration` is the job's compute time on
 // `ranks` ranks; `checkpoint_cost` is the time one snapshot takes. Lines
 // starting with '#' and blank lines are ignored. Rows must be in submit order.
 
@@ -19,6 +20,8 @@
 #include "lull/policy/duration.h"
 
 namespace lull::cli {
+
+inline constexpr policy::Duration kMaxTraceTime = std::chrono::hours(24 * 3650);
 
 struct TraceJob {
   policy::Duration submit{0};

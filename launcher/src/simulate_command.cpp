@@ -25,7 +25,7 @@ CLI::App* add_simulate_command(CLI::App& app, SimulateOptions& options) {
   auto* generate = command->add_option("--generate", options.generate, "Write a synthetic trace to this file instead");
   trace->excludes(generate);
   command->add_option("--slots", options.slots, "Simulate a node of this many slots (default: the policy's); tenant quotas keep their share of the node")
-      ->check(CLI::Range(1, 10'000'000));
+      ->check(CLI::Range(1, policy::kMaxNodeSlots));
   command->add_option("--jobs", options.jobs, "--generate: number of jobs")->check(CLI::Range(1, 10'000'000));
   command->add_option("--seed", options.seed, "--generate: random seed");
   command->add_option("--internal-load", options.internal_load,
@@ -79,12 +79,17 @@ DelayFigures internal_delay(const SimulationFigures& with_tenants, const Simulat
   figures.compared = delays.size();
   if (delays.empty()) return figures;
   std::sort(delays.begin(), delays.end());
-  Duration total{0};
+  // A sum of int64 delays may not fit one; a long double holds every int64 exactly.
+  long double total = 0;
   for (Duration delay : delays) {
-    total += delay;
+    total += static_cast<long double>(delay.count());
     if (delay.count() > 0) ++figures.delayed;
   }
-  figures.mean = total / static_cast<std::int64_t>(delays.size());
+  // Clamped to the delays' own range (rounding may not push it past the largest), so it fits.
+  const long double mean = std::clamp(total / static_cast<long double>(delays.size()),
+                                      static_cast<long double>(delays.front().count()),
+                                      static_cast<long double>(delays.back().count()));
+  figures.mean = Duration(static_cast<Duration::rep>(mean));
   figures.p99 = delays[std::min(delays.size() - 1, delays.size() * 99 / 100)];
   figures.max = delays.back();
   return figures;

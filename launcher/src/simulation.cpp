@@ -32,6 +32,16 @@ struct SimEvent {
   std::uint32_t generation = 0;
 };
 
+// Milliseconds as a Duration, saturating: a job that would take longer than
+// Duration can hold (absurd traces: a year of work on 1 of 10M ranks with a
+// snapshot every millisecond) ends at the end of time instead of overflowing.
+Duration whole_milliseconds(double milliseconds) {
+  constexpr double kLimit = 9.2e18;  // just below INT64_MAX
+  if (!(milliseconds > 0)) return Duration(0);
+  if (milliseconds >= kLimit) return Duration::max();
+  return Duration(static_cast<Duration::rep>(std::ceil(milliseconds)));
+}
+
 struct LaterFirst {
   bool operator()(const SimEvent& a, const SimEvent& b) const {
     return a.time != b.time ? a.time > b.time : a.sequence > b.sequence;
@@ -181,7 +191,7 @@ class Simulator {
       const double snapshots = std::max(0.0, std::ceil(compute / static_cast<double>(job.checkpoint_interval.count())) - 1);
       pauses = snapshots * static_cast<double>(job.checkpoint_cost.count());
     }
-    return Duration(static_cast<std::int64_t>(std::ceil(compute + pauses)));
+    return whole_milliseconds(compute + pauses);
   }
 
   // Compute time (wall) spent in this run by `when`, and the part of it committed by periodic snapshots.
@@ -206,7 +216,7 @@ class Simulator {
     job.run_start = now;
     job.ranks = ranks;
     job.noticed_at.reset();
-    push((now + time_to_finish(job)).time_since_epoch().count(), SimEventKind::finish,
+    push(policy::saturating_add(now, time_to_finish(job)).time_since_epoch().count(), SimEventKind::finish,
          static_cast<std::uint32_t>(&job - jobs_.data()), job.generation);
   }
 
@@ -216,8 +226,8 @@ class Simulator {
     push(action.deadline.time_since_epoch().count(), SimEventKind::grace_expired, id, 0);
     if (!job.running) return;
     job.noticed_at = now;
-    const TimePoint finish = job.run_start + time_to_finish(job);
-    const TimePoint snapshot_written = now + job.checkpoint_cost;
+    const TimePoint finish = policy::saturating_add(job.run_start, time_to_finish(job));
+    const TimePoint snapshot_written = policy::saturating_add(now, job.checkpoint_cost);
     if (snapshot_written <= action.deadline && snapshot_written < finish) {
       ++job.generation;  // the natural finish will not happen
       push(snapshot_written.time_since_epoch().count(), SimEventKind::notice_exit, id, job.generation);

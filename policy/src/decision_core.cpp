@@ -81,7 +81,7 @@ void DecisionCore::State::notify(JobRecord& victim, TimePoint now, std::optional
   const JobClass& job_class = policy.classes[victim.job_class];
   unlist_preemptible(victim);
   victim.state = JobState::noticed;
-  victim.deadline = now + job_class.grace;
+  victim.deadline = saturating_add(now, job_class.grace);
   ++victim.preemptions;
   victim.recent_preemptions.push_back(now);
   draining_slots += victim.ranks;
@@ -180,7 +180,7 @@ void DecisionCore::State::grace_expired(const GraceExpiredEvent& event, TimePoin
 }
 
 void DecisionCore::State::slots_changed(const SlotsChangedEvent& event, TimePoint now, Decision& out) {
-  if (event.slots < 0) return;
+  if (event.slots < 0 || event.slots > kMaxNodeSlots) return;
   pool.resize(event.slots, now);
   // Preemptible jobs on slots that left are noticed (in id order, for determinism).
   std::vector<JobId> on_leaving_slots;

@@ -50,19 +50,18 @@ std::optional<Duration> parse_duration(std::string_view text) {
 }
 
 std::string format_duration(Duration duration) {
-  std::int64_t left = duration.count();
-  if (left == 0) return "0s";
-  std::string out;
-  if (left < 0) {
-    out = "-";
-    left = -left;
-  }
+  const std::int64_t count = duration.count();
+  if (count == 0) return "0s";
+  std::string out = count < 0 ? "-" : "";
+  // The magnitude, unsigned: -INT64_MIN does not fit an int64.
+  std::uint64_t left = count < 0 ? 0 - static_cast<std::uint64_t>(count) : static_cast<std::uint64_t>(count);
   // Largest unit first: d, h, m, s, ms.
   for (auto unit = kUnits.rbegin(); unit != kUnits.rend(); ++unit) {
-    if (left >= unit->milliseconds) {
-      out += std::to_string(left / unit->milliseconds);
+    const auto milliseconds = static_cast<std::uint64_t>(unit->milliseconds);
+    if (left >= milliseconds) {
+      out += std::to_string(left / milliseconds);
       out += unit->suffix;
-      left %= unit->milliseconds;
+      left %= milliseconds;
     }
   }
   return out;

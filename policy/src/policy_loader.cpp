@@ -3,23 +3,19 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <limits>
 #include <set>
-#include <sstream>
 #include <utility>
 
 #include <toml++/toml.h>
 
 #include "lull/base/error.h"
 #include "lull/base/names.h"
+#include "lull/base/regular_file.h"
+#include "toml_nesting.h"
 
 namespace lull::policy {
 
 namespace {
-
-constexpr std::int64_t kMaxSlots = 10'000'000;
-constexpr std::int64_t kMaxPriority = 1'000'000;
 
 // Issues in the order they are found; sorted into file order at the end.
 class IssueList {
@@ -27,11 +23,17 @@ class IssueList {
   explicit IssueList(std::string_view source) : source_(source) {}
 
   void add(const toml::source_region& where, std::string field, std::string message) {
+    // Tables created implicitly ([classes.x] creates "classes") have no position of their own.
+    add_at(where.begin.line > 0 ? static_cast<int>(where.begin.line) : 1,
+           where.begin.column > 0 ? static_cast<int>(where.begin.column) : 1, std::move(field), std::move(message));
+  }
+
+  // line 0: an issue of the whole text, without a position.
+  void add_at(int line, int column, std::string field, std::string message) {
     PolicyIssue issue;
     issue.source = source_;
-    // Tables created implicitly ([classes.x] creates "classes") have no position of their own.
-    issue.line = where.begin.line > 0 ? static_cast<int>(where.begin.line) : 1;
-    issue.column = where.begin.column > 0 ? static_cast<int>(where.begin.column) : 1;
+    issue.line = line;
+    issue.column = line > 0 ? column : 0;
     issue.field = std::move(field);
     issue.message = std::move(message);
     issues_.push_back(std::move(issue));
@@ -135,7 +137,8 @@ class TableReader {
     return text->get();
   }
 
-  std::optional<Duration> duration(std::string_view key, bool required) {
+  // A duration in [0s, max].
+  std::optional<Duration> duration(std::string_view key, bool required, Duration max) {
     const toml::node* value = node(key, required);
     if (value == nullptr) return std::nullopt;
     const auto* text = value->as_string();
@@ -150,6 +153,10 @@ class TableReader {
     std::optional<Duration> parsed = parse_duration(text->get());
     if (!parsed) {
       issues_.add(value->source(), field(key), in_quotes(text->get()) + " is not a duration (use 30s, 5m, 1h)");
+    } else if (*parsed > max) {
+      issues_.add(value->source(), field(key),
+                  in_quotes(text->get()) + " is out of range (0s.." + format_duration(max) + ")");
+      return std::nullopt;
     }
     return parsed;
   }
@@ -213,8 +220,8 @@ void read_node(TableReader& root, Policy& policy) {
   const toml::table* node = root.table("node", true);
   if (node == nullptr) return;
   TableReader reader(*node, "node", root.issues());
-  if (auto slots = reader.integer("slots", true, 1, kMaxSlots)) policy.slots = static_cast<int>(*slots);
-  if (auto idle = reader.duration("idle_before_lull", true)) policy.idle_before_lull = *idle;
+  if (auto slots = reader.integer("slots", true, 1, kMaxNodeSlots)) policy.slots = static_cast<int>(*slots);
+  if (auto idle = reader.duration("idle_before_lull", true, kMaxPolicyDuration)) policy.idle_before_lull = *idle;
   reader.finish();
 }
 
@@ -222,7 +229,7 @@ void read_scheduling(TableReader& root, Policy& policy) {
   const toml::table* scheduling = root.table("scheduling", false);
   if (scheduling == nullptr) return;
   TableReader reader(*scheduling, "scheduling", root.issues());
-  if (auto reserve = reader.duration("reserve_after", false)) policy.reserve_after = *reserve;
+  if (auto reserve = reader.duration("reserve_after", false, kMaxPolicyDuration)) policy.reserve_after = *reserve;
   reader.finish();
 }
 
@@ -294,16 +301,18 @@ void read_class(const toml::key& key, const toml::table& table, IssueList& issue
   only_if_preemptible("grace");
   only_if_preemptible("min_runtime");
   only_if_preemptible("max_preemptions_per_hour");
-  if (auto grace = reader.duration("grace", is_preemptible)) job_class.grace = *grace;
-  if (auto min_runtime = reader.duration("min_runtime", false)) job_class.min_runtime = *min_runtime;
-  if (auto interval = reader.duration("checkpoint_interval", false)) job_class.checkpoint_interval = *interval;
+  if (auto grace = reader.duration("grace", is_preemptible, kMaxGrace)) job_class.grace = *grace;
+  if (auto min_runtime = reader.duration("min_runtime", false, kMaxPolicyDuration)) job_class.min_runtime = *min_runtime;
+  if (auto interval = reader.duration("checkpoint_interval", false, kMaxPolicyDuration)) {
+    job_class.checkpoint_interval = *interval;
+  }
   const toml::node* limit_node = table.get("max_preemptions_per_hour");
   if (limit_node != nullptr && limit_node->is_integer() && limit_node->as_integer()->get() == 0) {
     reader.node("max_preemptions_per_hour", false);
     issues.add(limit_node->source(), reader.field("max_preemptions_per_hour"),
                "0 would forbid every preemption: write preemptible = false instead");
     valid = false;
-  } else if (auto limit = reader.integer("max_preemptions_per_hour", false, 1, 3600)) {
+  } else if (auto limit = reader.integer("max_preemptions_per_hour", false, 1, kMaxPreemptionsPerHour)) {
     job_class.max_preemptions_per_hour = static_cast<int>(*limit);
   }
   reader.finish();
@@ -325,7 +334,7 @@ void read_tenant(const toml::key& key, const toml::table& table, IssueList& issu
   PendingTenant tenant;
   tenant.name = key.str();
   auto class_name = reader.string("class", true);
-  auto quota = reader.integer("slots", true, 1, kMaxSlots);
+  auto quota = reader.integer("slots", true, 1, kMaxNodeSlots);
   reader.finish();
   if (!valid || !class_name || !quota) return;
   tenant.class_name = *class_name;
@@ -391,6 +400,20 @@ std::string PolicyIssue::describe() const {
 PolicyLoadResult load_policy_text(std::string_view text, std::string_view source) {
   PolicyLoadResult result;
   IssueList issues(source);
+  // Bounded before toml++ sees the text: it recurses once per level of nesting.
+  if (text.size() > kMaxPolicyBytes) {
+    issues.add_at(0, 0, "", "the policy is " + std::to_string(text.size()) + " bytes; the maximum is " +
+                                std::to_string(kMaxPolicyBytes) + " (1 MiB)");
+  } else if (const std::optional<TextPosition> deep = find_excess_nesting(text, kMaxPolicyNesting)) {
+    issues.add_at(deep->line, deep->column, "",
+                  "TOML nesting: deeper than " + std::to_string(kMaxPolicyNesting) +
+                      " levels (table header parts, dotted key parts, arrays and inline tables together; "
+                      "a policy needs 3)");
+  }
+  if (!issues.empty()) {
+    result.issues = issues.take_in_file_order();
+    return result;
+  }
   toml::table document;
   try {
     document = toml::parse(text, source);
@@ -428,18 +451,18 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
 }
 
 PolicyLoadResult load_policy_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  RegularFileContent file;
+  try {
+    file = read_regular_file(path, kMaxPolicyBytes, "policy file");
+  } catch (const Error& error) {
     PolicyLoadResult result;
     PolicyIssue issue;
     issue.source = path.string();
-    issue.message = "cannot read the policy file (missing or not readable)";
+    issue.message = "cannot read the policy file: " + error.detail();
     result.issues.push_back(std::move(issue));
     return result;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
-  return load_policy_text(text.str(), path.string());
+  return load_policy_text(file.bytes, path.string());
 }
 
 Policy load_policy_or_throw(const std::filesystem::path& path) {

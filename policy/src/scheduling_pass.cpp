@@ -64,7 +64,7 @@ class SchedulingPass {
       if (reserve == 0) continue;
       // A blocked job holds what it could use back from lower priorities; from
       // later jobs of its own priority only once it has waited reserve_after.
-      if (now_ - job.waiting_since >= state_.policy.reserve_after) {
+      if (saturating_elapsed(job.waiting_since, now_) >= state_.policy.reserve_after) {
         budget_.consume(reserve, job.preemptible);
       } else {
         deferred_.push_back({reserve, job.preemptible});
@@ -80,7 +80,9 @@ class SchedulingPass {
     const int need = job.queue_need;
     if (quota_left < need) {
       // Once it has waited reserve_after, its tenant's later jobs may not take the quota it waits for.
-      if (now_ - job.waiting_since >= state_.policy.reserve_after) quota_held_back_[job.tenant] += std::max(0, quota_left);
+      if (saturating_elapsed(job.waiting_since, now_) >= state_.policy.reserve_after) {
+        quota_held_back_[job.tenant] += std::max(0, quota_left);
+      }
       state_.report_wait(job, WaitReason::tenant_quota,
                          "tenant " + tenant.name + " holds " + std::to_string(state_.tenant_held[job.tenant]) +
                              " of its " + std::to_string(tenant.slot_quota) + " slots",
@@ -211,9 +213,9 @@ class SchedulingPass {
       JobRecord& victim = state_.jobs.at(id);
       if (victim.priority >= job.priority) continue;
       const JobClass& victim_class = state_.policy.classes[victim.job_class];
-      if (now_ - victim.started_at < victim_class.min_runtime) {
+      if (saturating_elapsed(victim.started_at, now_) < victim_class.min_runtime) {
         ++protected_jobs;
-        retry_at = std::min(retry_at, victim.started_at + victim_class.min_runtime);
+        retry_at = std::min(retry_at, saturating_add(victim.started_at, victim_class.min_runtime));
         continue;
       }
       if (const std::optional<TimePoint> lapses = state_.preemption_limit_lapses(victim, now_)) {
@@ -251,11 +253,11 @@ std::optional<TimePoint> DecisionCore::State::preemption_limit_lapses(JobRecord&
   constexpr Duration kWindow = std::chrono::hours(1);
   const std::optional<int>& limit = policy.classes[job.job_class].max_preemptions_per_hour;
   if (!limit) return std::nullopt;
-  while (!job.recent_preemptions.empty() && now - job.recent_preemptions.front() >= kWindow) {
+  while (!job.recent_preemptions.empty() && saturating_elapsed(job.recent_preemptions.front(), now) >= kWindow) {
     job.recent_preemptions.pop_front();
   }
   if (static_cast<int>(job.recent_preemptions.size()) < *limit) return std::nullopt;
-  return job.recent_preemptions.front() + kWindow;
+  return saturating_add(job.recent_preemptions.front(), kWindow);
 }
 
 void DecisionCore::State::schedule(TimePoint now, Decision& out) {

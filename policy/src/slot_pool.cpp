@@ -51,7 +51,7 @@ void SlotPool::give_back(const std::vector<SlotId>& slots, bool stays_in_lull, T
     if (stays_in_lull || idle_before_lull_.count() == 0) {
       lull_.push_back(slot);
     } else {
-      cooling_.push_back({now + idle_before_lull_, slot});
+      cooling_.push_back({saturating_add(now, idle_before_lull_), slot});
     }
   }
 }
@@ -71,7 +71,7 @@ void SlotPool::resize(int slots, TimePoint now) {
     if (idle_before_lull_.count() == 0) {
       lull_.push_back(slot);
     } else {
-      cooling_.push_back({now + idle_before_lull_, slot});
+      cooling_.push_back({saturating_add(now, idle_before_lull_), slot});
     }
   }
   active_count_ = slots;

@@ -1,6 +1,7 @@
 #include "victim_selection.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace lull::policy {
 
@@ -23,9 +24,15 @@ int compare(const VictimCandidate& a, const VictimCandidate& b, VictimCriterion 
 }  // namespace
 
 std::int64_t estimate_work_lost(int ranks, TimePoint started_at, Duration checkpoint_interval, TimePoint now) {
-  Duration since_snapshot = now - started_at;
+  Duration since_snapshot = saturating_elapsed(started_at, now);
   if (checkpoint_interval.count() > 0) since_snapshot %= checkpoint_interval;
-  return static_cast<std::int64_t>(ranks) * since_snapshot.count();
+  std::int64_t slot_milliseconds = 0;
+  if (__builtin_mul_overflow(static_cast<std::int64_t>(ranks), since_snapshot.count(), &slot_milliseconds)) {
+    // Only without periodic snapshots, after 29 years on 10M slots (or event times far apart): such victims tie.
+    return (ranks < 0) != (since_snapshot.count() < 0) ? std::numeric_limits<std::int64_t>::min()
+                                                       : std::numeric_limits<std::int64_t>::max();
+  }
+  return slot_milliseconds;
 }
 
 std::vector<VictimCandidate> choose_victims(std::vector<VictimCandidate> candidates, int needed,

@@ -1,9 +1,15 @@
 // `lull policy check` and `lull simulate` as real processes.
+#include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <fstream>
+#include <iostream>
+#include <regex>
 #include <string>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -94,6 +100,129 @@ TEST(PolicyCheck, AnUnknownKeyIsAnError) {
   EXPECT_NE(run.err.find(":11:1: classes.spot.checkpoint_intervall: unknown key \"checkpoint_intervall\" (did you mean "
                          "\"checkpoint_interval\"?)"),
             std::string::npos) << run.err;
+}
+
+// The crash the issue found: an 80 KB file whose table header has 40,000
+// parts overflowed toml++'s stack (SIGSEGV). Refused before parsing, with
+// the position.
+TEST(PolicyCheck, ADeeplyNestedFileIsAnErrorNotACrash) {
+  ScratchDir dir("policy-check");
+  std::string header = "[a";
+  for (int i = 1; i < 40'000; ++i) header += ".a";
+  const std::string path = write_file(dir, "nested.toml", "[node]\nslots = 4\n" + header + "]\n");
+  const CommandResult run = lull({"policy", "check", path}, std::chrono::seconds(60));
+  EXPECT_EQ(run.exit_code, 1) << "killed by a signal or timed out when -1; " << run.err;
+  EXPECT_NE(run.err.find(path + ":3:33: TOML nesting: deeper than 16 levels"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("1 problem"), std::string::npos) << run.err;
+}
+
+// A FIFO (no writer) and /dev/zero hung `lull policy check` and `lull
+// arbiter`; a directory was read as an empty policy ("node: missing").
+TEST(PolicyCheck, AFifoDevZeroOrADirectoryIsRefusedByName) {
+  ScratchDir dir("policy-check");
+  const std::string fifo = (dir.path() / "policy.toml").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo, "it is a FIFO, not a regular file"},
+      {"/dev/zero", "it is a character device, not a regular file"},
+      {dir.path().string(), "it is a directory, not a regular file"},
+  };
+  for (const auto& [path, why] : cases) {
+    const CommandResult run = lull({"policy", "check", path}, std::chrono::seconds(60));
+    EXPECT_EQ(run.exit_code, 1) << path << ": -1 means it hung and was killed; " << run.err;
+    EXPECT_NE(run.err.find(path + ": cannot read the policy file: " + why), std::string::npos) << run.err;
+    // simulate reads its policy through the same loader.
+    const CommandResult simulate = lull({"simulate", "--policy", path, "--trace", kExampleTrace}, std::chrono::seconds(60));
+    EXPECT_EQ(simulate.exit_code, 1) << path << ": " << simulate.err;
+    EXPECT_NE(simulate.err.find(why), std::string::npos) << simulate.err;
+    // So does the arbiter, which keeps the text for its journal (CLI11 refuses a directory itself).
+    if (path == dir.path().string()) continue;
+    const CommandResult arbiter =
+        lull({"arbiter", "--policy", path, "--state-dir", (dir.path() / "state").string()}, std::chrono::seconds(60));
+    EXPECT_EQ(arbiter.exit_code, 1) << path << ": " << arbiter.err;
+    EXPECT_NE(arbiter.err.find("cannot read the policy file " + path + " (" + why + ")"), std::string::npos)
+        << arbiter.err;
+  }
+}
+
+TEST(PolicyCheck, ADurationPastItsRangeIsAnErrorWithTheRange) {
+  ScratchDir dir("policy-check");
+  std::string text = kSmallPolicy;
+  text.replace(text.find("\"2m\""), 4, "\"9223372036854775807ms\"");
+  const std::string path = write_file(dir, "huge.toml", text);
+  const CommandResult run = lull({"policy", "check", path});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find(path + ":10:9: classes.spot.grace: \"9223372036854775807ms\" is out of range (0s..1d)"),
+            std::string::npos) << run.err;
+}
+
+// Every duration and count of the policy at its maximum, and a trace at the
+// trace limits (the longest work on 1 of the node's ranks, the costliest
+// snapshots): the figures stay figures (the issue saw 24066740098199.9%).
+TEST(Simulate, EveryFieldAtItsMaximumGivesSaneFigures) {
+  ScratchDir dir("simulate");
+  const std::string policy = write_file(dir, "policy.toml", R"([node]
+slots = 10000000
+idle_before_lull = "30d"
+[scheduling]
+reserve_after = "30d"
+[resume]
+fewer_ranks = true
+more_ranks = true
+[classes.internal]
+priority = 1000000
+preemptible = false
+checkpoint_interval = "30d"
+[classes.spot]
+priority = 999999
+preemptible = true
+grace = "1d"
+min_runtime = "30d"
+checkpoint_interval = "30d"
+max_preemptions_per_hour = 3600
+[tenants.lab]
+class = "internal"
+slots = 10000000
+[tenants.guest]
+class = "spot"
+slots = 10000000
+)");
+  const std::string trace = write_file(dir, "trace.csv",
+                                       "submit,class,tenant,ranks,min_ranks,max_ranks,duration,checkpoint_cost\n"
+                                       "0s,spot,guest,8,1,8,3650d,3650d\n"
+                                       "0s,spot,guest,4,1,8,3650d,1ms\n"
+                                       "3650d,internal,lab,8,8,8,3650d,3650d\n"
+                                       "3650d,spot,guest,1,1,8,1ms,3650d\n");
+  const CommandResult run = lull({"simulate", "--policy", policy, "--trace", trace, "--slots", "8"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::cout << run.out;
+  // Every percentage is a share: 0.0% to 100.0%; no nan, inf or negative figure.
+  const std::regex percentage(R"(([^ (]*)%)");
+  int shares = 0;
+  for (auto match = std::sregex_iterator(run.out.begin(), run.out.end(), percentage); match != std::sregex_iterator();
+       ++match, ++shares) {
+    const std::string figure = (*match)[1];
+    ASSERT_TRUE(std::regex_match(figure, std::regex(R"([0-9]+\.[0-9])"))) << figure << "%\n" << run.out;
+    EXPECT_LE(std::stod(figure), 100.0) << run.out;
+  }
+  EXPECT_EQ(shares, 5) << run.out;
+  EXPECT_FALSE(std::regex_search(run.out, std::regex(R"(\b(nan|inf)\b| -[0-9])"))) << run.out;
+  EXPECT_NE(run.out.find("4 jobs (1 internal, 3 tenant) on 8 slots"), std::string::npos) << run.out;
+}
+
+TEST(Simulate, ATraceTimePastTheLimitIsRefusedWithTheRange) {
+  ScratchDir dir("simulate");
+  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  for (const std::string& bad : {std::string("9223372036854775807"), std::string("3651d")}) {
+    const std::string trace = write_file(dir, "trace.csv",
+                                         "submit,class,tenant,ranks,duration,checkpoint_cost\n"
+                                         "0s,spot,guest,4,2h,1m\n"
+                                         "1h,spot,guest,4," + bad + ",1m\n");
+    const CommandResult run = lull({"simulate", "--policy", policy, "--trace", trace});
+    EXPECT_EQ(run.exit_code, 1) << run.out;
+    EXPECT_NE(run.err.find("trace.csv:3: duration: \"" + bad + "\" is out of range (0s..3650d)"), std::string::npos)
+        << run.err;
+  }
 }
 
 // One tenant job (4 ranks, 2 h of compute, 1 min snapshots every 10 min) and

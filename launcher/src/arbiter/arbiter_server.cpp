@@ -8,9 +8,7 @@
 #include <cerrno>
 #include <chrono>
 #include <deque>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <type_traits>
 
 #include "arbiter_journal.h"
@@ -25,6 +23,7 @@
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
+#include "lull/base/regular_file.h"
 #include "lull/policy/policy_loader.h"
 #include "metrics_text.h"
 #include "signal_inbox.h"
@@ -53,14 +52,6 @@ std::uint64_t value_of(std::uint64_t tagged) { return tagged & ((std::uint64_t{1
 
 TimePoint wall_clock_now() {
   return TimePoint(std::chrono::duration_cast<policy::Duration>(std::chrono::system_clock::now().time_since_epoch()));
-}
-
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw_errno("open", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::optional<gid_t> group_id(const std::optional<std::string>& name) {
@@ -134,7 +125,9 @@ ArbiterServer::ArbiterServer(const ArbiterSettings& settings)
       state_(settings_.state_dir),
       launcher_(launcher_settings(settings_, state_)),
       events_(settings_.events_file) {
-  const std::string policy_text = read_text_file(settings_.policy_file);
+  // As `lull policy check` reads it: a FIFO or /dev/zero must not hang the arbiter's start.
+  const std::string policy_text =
+      read_regular_file(settings_.policy_file, policy::kMaxPolicyBytes, "the policy file").bytes;
   const policy::PolicyLoadResult loaded = policy::load_policy_text(policy_text, settings_.policy_file.string());
   if (!loaded.policy) {
     std::string issues;

@@ -35,6 +35,25 @@ std::optional<Duration> parse_duration(std::string_view text);
 // "2h", "1500ms" -> "1s500ms". Pure.
 std::string format_duration(Duration duration);
 
+// `time + duration`, clamped to TimePoint's range instead of overflowing.
+// Pure.
+constexpr TimePoint saturating_add(TimePoint time, Duration duration) noexcept {
+  Duration::rep sum = 0;
+  if (__builtin_add_overflow(time.time_since_epoch().count(), duration.count(), &sum)) {
+    return duration.count() > 0 ? TimePoint::max() : TimePoint::min();
+  }
+  return TimePoint(Duration(sum));
+}
+
+// `to - from`, clamped to Duration's range instead of overflowing. Pure.
+constexpr Duration saturating_elapsed(TimePoint from, TimePoint to) noexcept {
+  Duration::rep difference = 0;
+  if (__builtin_sub_overflow(to.time_since_epoch().count(), from.time_since_epoch().count(), &difference)) {
+    return to > from ? Duration::max() : Duration::min();
+  }
+  return Duration(difference);
+}
+
 // Seconds as a double, for figures and logs.
 inline double to_seconds(Duration duration) { return std::chrono::duration<double>(duration).count(); }
 

@@ -3,8 +3,9 @@
 // how much of the node each tenant may hold. Read from TOML by
 // policy_loader.h (the file format is in the README, "The policy file");
 // every Policy that loader returns is valid: names checked, references
-// resolved, numbers in range. Plain data, freely copyable.
+// resolved, numbers within the limits below. Plain data, freely copyable.
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -14,6 +15,17 @@
 #include "lull/policy/duration.h"
 
 namespace lull::policy {
+
+// The range of every number a policy file may hold (the loader refuses the
+// rest with the range; the README lists them). Sums of such values and of
+// event times never overflow in the decision core (it saturates).
+inline constexpr int kMaxNodeSlots = 10'000'000;  // node.slots, tenants.*.slots: 1..this
+inline constexpr int kMaxPriority = 1'000'000;    // classes.*.priority: 0..this
+inline constexpr int kMaxPreemptionsPerHour = 3600;
+inline constexpr Duration kMaxGrace = std::chrono::hours(24);  // classes.*.grace: 0s..1d
+// node.idle_before_lull, scheduling.reserve_after, classes.*.min_runtime and
+// classes.*.checkpoint_interval: 0s..30d.
+inline constexpr Duration kMaxPolicyDuration = std::chrono::hours(24 * 30);
 
 // A kind of job. Higher priority wins: a waiting job may preempt running jobs
 // of preemptible classes with strictly lower priority.

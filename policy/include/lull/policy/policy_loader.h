@@ -6,7 +6,11 @@
 //   policy.toml:12:3: classes.tenant.grace: "30x" is not a duration (use 30s, 5m, 1h)
 // Unknown keys are errors (a misspelt key never silently becomes a default);
 // a TOML syntax error stops reading at that point and is the only issue.
+// Text over kMaxPolicyBytes, or nested deeper than kMaxPolicyNesting levels
+// (table header and dotted key parts, arrays and inline tables together), is
+// refused before it is parsed; so is a file that is not a regular file.
 
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -16,6 +20,9 @@
 #include "lull/policy/policy.h"
 
 namespace lull::policy {
+
+inline constexpr std::size_t kMaxPolicyBytes = 1024 * 1024;
+inline constexpr int kMaxPolicyNesting = 16;
 
 struct PolicyIssue {
   std::string source;  // the file name as given ("policy.toml")
@@ -37,8 +44,10 @@ struct PolicyLoadResult {
 // thread-safe, never throws for bad input.
 PolicyLoadResult load_policy_text(std::string_view text, std::string_view source);
 
-// Reads the file, then as load_policy_text (source = the path as given). An
-// unreadable file is one issue without a position.
+// Reads the file, then as load_policy_text (source = the path as given). A
+// file that is missing, unreadable, not a regular file (a directory, a FIFO,
+// /dev/zero: never opened in a way that blocks) or over kMaxPolicyBytes is
+// one issue without a position that says which.
 PolicyLoadResult load_policy_file(const std::filesystem::path& path);
 
 // load_policy_file, throwing lull::Error(invalid_argument) whose message
