@@ -20,6 +20,14 @@ style; a notice is a red marker and the time from notice to exit is hatched;
 a committed checkpoint is a small black tick. A run still open at the end of
 the file is drawn up to the last event.
 
+Nothing in the file is trusted: only a regular file of at most 256 MiB is
+read (a FIFO, a device or a directory is refused by name, without blocking);
+each line is at most 64 KiB of UTF-8 JSON; times are Unix seconds from 0 to
+1e11, job ids integers from 0 to 2^64-1, tenant, class and slot names
+printable text of at most 255 bytes, slot ids integers from 0 to 10,000,000,
+exit codes int32, and the file names at most 1024 distinct slots. Any other
+line is malformed and reported with its number.
+
 stdout gets a summary: one line per job (runs, preemptions, seconds running,
 final state) and the totals. Exit 0 when the picture was written; 1 with
 "lull: EVENTS:LINE: ..." on stderr for each malformed line (no picture), or
@@ -31,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import stat
 import sys
 import tempfile
 
@@ -39,6 +48,15 @@ KNOWN_EVENTS = {"submit", "start", "notice", "checkpoint", "exit", "resume",
 # The outcome these events name; the run itself ends at the job's "exit".
 OUTCOME_EVENTS = {"finish": "finished", "failed": "failed", "kill": "killed"}
 MAX_REPORTED_PROBLEMS = 20
+MAX_FILE_BYTES = 256 * 1024 * 1024
+MAX_LINE_BYTES = 64 * 1024
+MAX_TIME = 1e11          # Unix seconds, about the year 5138
+MAX_JOB_ID = 2**64 - 1
+MAX_NAME_BYTES = 255     # as lull's own names
+MAX_SLOTS = 1024         # distinct slots drawn (one row each)
+MAX_SLOT_ID = 10_000_000
+FILE_TYPES = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+              (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"))
 EX_TEMPFAIL = 75  # lull's exit code for "preempted, resumable"
 SHADE = (0, 0, 0, 0.25)  # the notice-to-exit interval
 HATCH = (0, 0, 0, 0.7)
@@ -96,18 +114,60 @@ def is_integer(value):
 
 
 def is_number(value):
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        return False
+
+
+def name_problem(value):
+    """What is wrong with a tenant, class or slot name, or None."""
+    if not value:
+        return "is empty"
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "is not valid Unicode (it holds a lone surrogate)"
+    if size > MAX_NAME_BYTES:
+        return f"is longer than {MAX_NAME_BYTES} bytes"
+    if any(ord(c) < 0x20 or 0x7f <= ord(c) < 0xa0 for c in value):
+        return "holds a control character"
+    return None
+
+
+def check_slots(name, slots):
+    if not isinstance(slots, list) or not slots:
+        raise ValueError(f'"{name}" event without "slots" (a non-empty list of slot ids)')
+    if len(slots) > MAX_SLOTS:
+        raise ValueError(f'"{name}" event with {len(slots)} slots (at most {MAX_SLOTS})')
+    for slot in slots:
+        if is_integer(slot):
+            if not 0 <= slot <= MAX_SLOT_ID:
+                raise ValueError(f'"{name}" event with slot {slot} (slot ids are 0 to {MAX_SLOT_ID})')
+        elif isinstance(slot, str):
+            problem = name_problem(slot)
+            if problem:
+                raise ValueError(f'"{name}" event with a slot name that {problem}')
+        else:
+            raise ValueError(f'"{name}" event without "slots" (a non-empty list of slot ids)')
 
 
 def parse_line(text):
     """Returns the event dict, None for a line to skip; raises ValueError."""
     if not text.strip():
         return None
+    if text.startswith("\ufeff"):  # json's own message advises a Python API
+        raise ValueError("a byte order mark where only the file's first line may have one")
     try:
         event = json.loads(text)
     except json.JSONDecodeError as error:
         raise ValueError(f"not JSON: {error.msg} (column {error.colno})") from None
+    except RecursionError:
+        raise ValueError("not JSON lull writes: nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits (and says which call lifts that)
+        raise ValueError("not JSON lull writes: an integer of thousands of digits") from None
     if not isinstance(event, dict):
         raise ValueError("not a JSON object")
     name = event.get("event")
@@ -117,46 +177,111 @@ def parse_line(text):
         return None
     if not is_number(event.get("time")):
         raise ValueError(f'"{name}" event without a numeric "time"')
+    if not 0 <= event["time"] <= MAX_TIME:
+        raise ValueError(f'"time" is out of range (0 to {MAX_TIME:.0e} Unix seconds)')
     if event.get("job") is None:
         return None  # a submission refused before it got an id: no job to draw
     if not is_integer(event["job"]):
         raise ValueError('"job" is not an integer')
+    if not 0 <= event["job"] <= MAX_JOB_ID:
+        raise ValueError(f'"job" is out of range (0 to {MAX_JOB_ID})')
     for key in ("tenant", "class"):
-        if event.get(key) is not None and not isinstance(event[key], str):
-            raise ValueError(f'"{key}" is not a string')
+        if event.get(key) is not None:
+            if not isinstance(event[key], str):
+                raise ValueError(f'"{key}" is not a string')
+            problem = name_problem(event[key])
+            if problem:
+                raise ValueError(f'"{key}" {problem}')
     if name in ("start", "resume"):
-        slots = event.get("slots")
-        if (not isinstance(slots, list) or not slots
-                or not all(is_integer(s) or isinstance(s, str) for s in slots)):
-            raise ValueError(f'"{name}" event without "slots" (a non-empty list of slot ids)')
-    if name == "exit" and event.get("exit_code") is not None and not is_integer(event["exit_code"]):
-        raise ValueError('"exit_code" is not an integer')
+        check_slots(name, event.get("slots"))
+    if name == "exit" and event.get("exit_code") is not None:
+        if not is_integer(event["exit_code"]) or not -2**31 <= event["exit_code"] < 2**31:
+            raise ValueError('"exit_code" is not an integer exit code')
     return event
+
+
+def read_bounded(path):
+    """The bytes of the regular file `path`; anything else is refused, without blocking."""
+    def refuse_non_regular(mode):
+        for test, what in FILE_TYPES:
+            if test(mode):
+                raise UserError(f"{path} is {what}, not an events file")
+        if not stat.S_ISREG(mode):
+            raise UserError(f"{path} is not a regular file, not an events file")
+
+    try:
+        # O_NONBLOCK: opening a FIFO without a writer must not wait for one.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise UserError(f"events file {path} does not exist") from None
+    except OSError as error:
+        try:
+            refuse_non_regular(os.stat(path).st_mode)  # a socket cannot be opened: say what it is
+        except OSError:
+            pass
+        raise UserError(f"cannot read events file {path}: {error.strerror}") from None
+    too_large = UserError(f"events file {path} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB, "
+                          "the most lull report reads")
+    try:
+        info = os.fstat(descriptor)
+        refuse_non_regular(info.st_mode)
+        if info.st_size > MAX_FILE_BYTES:
+            raise too_large
+        file = os.fdopen(descriptor, "rb")  # fails for a directory: checked first
+    except BaseException:
+        os.close(descriptor)
+        raise
+    with file:
+        try:
+            data = file.read(MAX_FILE_BYTES + 1)  # one byte more tells a file that grew meanwhile
+        except OSError as error:
+            raise UserError(f"cannot read events file {path}: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise too_large
+    return data
+
+
+def decode_line(raw):
+    """One line of the file as text; raises ValueError."""
+    if len(raw) > MAX_LINE_BYTES:
+        raise ValueError(f"longer than {MAX_LINE_BYTES} bytes")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(f"not UTF-8 text ({error.reason} at byte {error.start + 1})") from None
 
 
 def read_events(path):
     """The events of `path` in time order (ties keep file order)."""
-    try:
-        with open(path, encoding="utf-8") as file:
-            lines = file.read().splitlines()
-    except FileNotFoundError:
-        raise UserError(f"events file {path} does not exist") from None
-    except IsADirectoryError:
-        raise UserError(f"{path} is a directory, not an events file") from None
-    except UnicodeDecodeError as error:
-        raise UserError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start})") from None
-    except OSError as error:
-        raise UserError(f"cannot read events file {path}: {error.strerror}") from None
+    return parse_events(read_bounded(path), path)
+
+
+def parse_events(data, path):
+    """The events in `data` (the bytes of the events file `path`) in time order.
+
+    Raises MalformedEvents naming each bad line, or UserError; nothing else
+    for any bytes (tests/fuzz/events_file_fuzz.py holds it to that)."""
+    # Lines end at "\n" only: str.splitlines() would also end them inside JSON
+    # strings holding U+2028 and the like, and number the lines wrongly.
+    lines = data.split(b"\n")
+    if lines[0].startswith(b"\xef\xbb\xbf"):
+        lines[0] = lines[0][3:]  # a UTF-8 byte order mark
     events, problems, count = [], [], 0
-    for number, text in enumerate(lines, start=1):
+    slots = set()
+    for number, raw in enumerate(lines, start=1):
         try:
-            event = parse_line(text)
+            event = parse_line(decode_line(raw.rstrip(b"\r")))
         except ValueError as error:
             count += 1
             if len(problems) < MAX_REPORTED_PROBLEMS:
                 problems.append(f"{path}:{number}: {error}")
             continue
         if event is not None:
+            if event["event"] in ("start", "resume"):
+                slots.update(event["slots"])
+                if len(slots) > MAX_SLOTS:
+                    raise UserError(f"{path}:{number}: more than {MAX_SLOTS} distinct slots, "
+                                    "more than lull report draws")
             events.append(event)
     if count:
         raise MalformedEvents(problems, count)

@@ -206,18 +206,20 @@ def case_installed(_, work, build):
 CASES = {name[len("case_"):]: function for name, function in globals().items() if name.startswith("case_")}
 
 
-def main():
+def main(cases=None):
+    """Runs the case named on the command line; `cases` (name -> function) defaults to these."""
+    cases = cases or CASES
     parser = argparse.ArgumentParser()
     parser.add_argument("--lull", required=True)
     parser.add_argument("--work", required=True)
     parser.add_argument("--build")
-    parser.add_argument("case", choices=sorted(CASES))
+    parser.add_argument("case", choices=sorted(cases))
     options = parser.parse_args()
     work = os.path.join(options.work, options.case)
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
     try:
-        CASES[options.case](options.lull, work, options.build)
+        cases[options.case](options.lull, work, options.build)
     except Failed as failure:
         print(f"FAILED: {failure}", file=sys.stderr)
         return 1
