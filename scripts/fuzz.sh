@@ -4,6 +4,10 @@
 #   BUILD_DIR  configured with -DLULL_FUZZ=ON and built (target lull_fuzz_targets)
 #   TARGET     names as in tests/fuzz (policy_loader, notice_file, ...); default all
 #
+# A target is a libFuzzer program (BUILD_DIR/bin/fuzz_<name>) or, for input
+# only Python reads, a Python program with libFuzzer's options and output
+# (tests/fuzz/<name>_fuzz.py, run with /usr/bin/python3).
+#
 # Each target starts from its seed corpus (tests/fuzz/corpus/<name>, read
 # only) and from what earlier runs found (BUILD_DIR/fuzz/corpus/<name>, where
 # new inputs go), with its dictionary (tests/fuzz/<name>.dict) when there is
@@ -24,6 +28,9 @@ if ((${#targets[@]} == 0)); then
   for binary in "$build"/bin/fuzz_*; do
     [[ -x "$binary" ]] && targets+=("$(basename "$binary" | sed 's/^fuzz_//')")
   done
+  for script in "$here"/tests/fuzz/*_fuzz.py; do
+    [[ -f "$script" ]] && targets+=("$(basename "$script" _fuzz.py)")
+  done
 fi
 if ((${#targets[@]} == 0)); then
   echo "fuzz: no fuzz targets in $build/bin (configure with -DLULL_FUZZ=ON and build lull_fuzz_targets)" >&2
@@ -40,11 +47,16 @@ failed=()
 printf '%-22s %14s %10s %8s  %s\n' target executions exec/s corpus result
 for name in "${targets[@]}"; do
   binary="$build/bin/fuzz_$name"
+  command=("$binary")
+  if [[ ! -x "$binary" && -f "$here/tests/fuzz/${name}_fuzz.py" ]]; then
+    binary="$here/tests/fuzz/${name}_fuzz.py"
+    command=(/usr/bin/python3 "$binary")
+  fi
   seed="$here/tests/fuzz/corpus/$name"
   work="$build/fuzz/corpus/$name"
   findings="$build/fuzz/findings/$name"
   log="$build/fuzz/$name.log"
-  if [[ ! -x "$binary" || ! -d "$seed" ]]; then
+  if [[ ! -f "$binary" || ! -d "$seed" ]]; then
     echo "fuzz: no target $name ($binary or its seed corpus $seed is missing)" >&2
     failed+=("$name")
     continue
@@ -55,7 +67,7 @@ for name in "${targets[@]}"; do
   [[ -f "$here/tests/fuzz/$name.dict" ]] && options+=(-dict="$here/tests/fuzz/$name.dict")
   before=$(find "$findings" -type f | wc -l)
   status=0
-  "$binary" "${options[@]}" "$work" "$seed" >"$log" 2>&1 || status=$?
+  "${command[@]}" "${options[@]}" "$work" "$seed" >"$log" 2>&1 || status=$?
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   corpus=$(find "$work" -type f | wc -l)
@@ -70,7 +82,7 @@ for name in "${targets[@]}"; do
     echo "fuzz: $name: finding; its log is $log"
     grep -E '^(==[0-9]+==ERROR|SUMMARY|.*runtime error|fuzz property broken|==[0-9]+== ERROR: libFuzzer)' "$log" | head -5 || true
     if (($(find "$findings" -type f | wc -l) > before)) && [[ -n "$finding" ]]; then
-      echo "fuzz: the input is $findings/$finding; reproduce with: $binary $findings/$finding"
+      echo "fuzz: the input is $findings/$finding; reproduce with: ${command[*]} $findings/$finding"
     else
       echo "fuzz: libFuzzer saved no input (see the log)"
     fi
