@@ -18,6 +18,7 @@
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "lull/base/notice_file.h"
+#include "notice_signal.h"
 #include "process_tree.h"
 #include "run_environment.h"
 #include "signal_name.h"
@@ -204,63 +205,27 @@ class Supervision {
         wall_clock_text(notice.deadline_unix) + " (in " + format_seconds(settings_.grace_seconds) + " s)";
     // Held off, but sent halfway to the deadline at the latest, so that a
     // short grace period still gives the ranks the signal before escalation.
-    const Clock::time_point signal_at =
+    const Clock::time_point due =
         std::min(started_ + kSignalHoldoff,
                  Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(settings_.grace_seconds) / 2));
-    if (Clock::now() >= signal_at) {
-      log::info(what + ": preemption notice sent (the notice file, SIGUSR1 to pid " + std::to_string(child_) +
-                "), deadline " + deadline);
-      signal_notice();
-    } else {
-      signal_at_ = signal_at;
-      log::info(what + ": preemption notice sent (the notice file now, SIGUSR1 to pid " + std::to_string(child_) +
-                " in " + seconds_text(signal_at - Clock::now()) + ", the job being young), deadline " + deadline);
-    }
+    log::info(what + ": preemption notice sent (the notice file" +
+              (Clock::now() >= due ? ", SIGUSR1 to pid " + std::to_string(child_)
+                                   : " now, SIGUSR1 to pid " + std::to_string(child_) + " in " +
+                                         seconds_text(due - Clock::now()) + ", the job being young") +
+              "), deadline " + deadline);
+    notice_signal_.emplace(child_, settings_.notice_file, due);
+    tend_notice_signal();
   }
 
-  // The notice's SIGUSR1, unless it is no longer needed or would kill
-  // COMMAND; then it is dropped, or tried again shortly.
-  void signal_notice() {
-    signal_at_.reset();
-    const NoticeAcknowledgements taken = read_notice_acknowledgements(settings_.notice_file);
-    if (taken.from_every_rank()) {
-      log::info("every rank (" + std::to_string(taken.world_size) +
-                ") has taken the notice from the file: no SIGUSR1 sent");
-      return;
-    }
-    if (const std::optional<pid_t> exposed = killed_by_notice_signal()) {
-      if (!signal_held_logged_) {
-        signal_held_logged_ = true;
-        log::info("SIGUSR1 held: pid " + std::to_string(*exposed) +
-                  " has no handler for it now (it would die of it); the notice file carries the notice");
-      }
-      signal_at_ = Clock::now() + kSignalRetry;
-      return;
-    }
-    if (::kill(child_, SIGUSR1) == 0) {
-      outcome_.notice_signalled = true;
-    } else if (errno != ESRCH) {
-      log::error(errno_error(errno, "kill", "pid " + std::to_string(child_)).what());
-    }
-  }
-
-  // A process the notice's SIGUSR1 would kill, if any: COMMAND, or one of
-  // its children, to which mpirun forwards it (the ranks). mpirun before it
-  // has installed its handler, a rank still loading its libraries, or
-  // mpirun as it exits after its ranks stopped: the default action would
-  // kill a job that is starting or stopping cleanly.
-  std::optional<pid_t> killed_by_notice_signal() const {
-    if (takes_default_action(child_, SIGUSR1)) return child_;
-    for (const ProcessInfo& process : live_descendants(child_)) {
-      if (process.parent == child_ && takes_default_action(process.pid, SIGUSR1)) return process.pid;
-    }
-    return std::nullopt;
+  void tend_notice_signal() {
+    signal_at_ = notice_signal_->tend();
+    outcome_.notice_signalled = notice_signal_->sent();
   }
 
   void fire_due_timers() {
     if (outcome_.wait_status_known) return;
     const Clock::time_point now = Clock::now();
-    if (signal_at_ && now >= *signal_at_) signal_notice();
+    if (signal_at_ && now >= *signal_at_) tend_notice_signal();
     if (term_at_ && !term_sent_ && now >= *term_at_) terminate_job("grace period over");
     if (kill_at_ && !kill_sent_ && now >= *kill_at_) kill_job();
   }
@@ -320,8 +285,6 @@ class Supervision {
   // notice file alone carries the notice (the runtime polls it every 100 ms);
   // the signal follows once the job has had time to set up.
   static constexpr std::chrono::milliseconds kSignalHoldoff{1500};
-  // How often a held notice signal is tried again (a /proc read each time).
-  static constexpr std::chrono::milliseconds kSignalRetry{50};
 
   const SupervisorSettings& settings_;
   SignalInbox& inbox_;
@@ -329,12 +292,12 @@ class Supervision {
   Clock::time_point started_;
   State outcome_;
   int requests_ = 0;
-  std::optional<Clock::time_point> signal_at_;  // the notice's SIGUSR1, held off
+  std::optional<NoticeSignal> notice_signal_;   // the notice's SIGUSR1, once there is a notice
+  std::optional<Clock::time_point> signal_at_;  // when to tend it next
   std::optional<Clock::time_point> term_at_;
   std::optional<Clock::time_point> kill_at_;
   bool term_sent_ = false;
   bool kill_sent_ = false;
-  bool signal_held_logged_ = false;
   bool no_children_ = false;  // waitpid said ECHILD: nothing of the job is left
 };
 

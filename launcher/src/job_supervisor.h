@@ -14,12 +14,9 @@
 //       was started with it ignored (nohup).
 //       The notice's SIGUSR1 is held while the job is young (see
 //       kSignalHoldoff), and never sent when it is not needed or would kill
-//       part of the job: not once every rank has acknowledged the notice
-//       beside the file (lull/base/notice_file.h), not while COMMAND or one
-//       of its children (the ranks, to which mpirun forwards it) has no
-//       handler for it (mpirun or a rank still starting, mpirun as it exits
-//       after its ranks stopped) — it is retried until then, the file
-//       meanwhile carrying the notice.
+//       part of the job (notice_signal.h: every rank acknowledged the
+//       notice, a rank already ended, a process without a handler for it);
+//       the file carries the notice meanwhile.
 //   SIGUSR1, SIGUSR2  forwarded as they are to COMMAND's process (a notice
 //       sent to lull run by hand reaches the ranks the usual way; no notice
 //       file is written, the runtime then uses LULL_GRACE_SECONDS).
