@@ -13,7 +13,7 @@ nlohmann::json JsonFields::parse(std::string_view text) const {
     auto doc = nlohmann::json::parse(text);
     if (!doc.is_object()) fail("not a JSON object");
     return doc;
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e99999
     fail(std::string("malformed JSON (") + e.what() + ")");
   }
 }

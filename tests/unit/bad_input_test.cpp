@@ -360,7 +360,7 @@ TEST_F(BadInput, MissingPathsAreNotFound) {
 
 TEST_F(BadInput, MalformedReportJsonIsInvalidArgument) {
   for (const char* json : {"", "{", "[]", "null", "42", "{\"step\": \"x\"}",
-                           "{\"tensors\": [{\"dtype\": \"f128\"}]}", "\xff\xfe"}) {
+                           "{\"tensors\": [{\"dtype\": \"f128\"}]}", "\xff\xfe", "{\"step\": 1e99999}"}) {
     EXPECT_TRUE(throws_error([&] { ShardReport::from_json(json); }, ErrorCode::invalid_argument)) << json;
   }
 }
