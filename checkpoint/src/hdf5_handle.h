@@ -7,6 +7,8 @@
 
 #include <utility>
 
+#include "hdf5_exit_guard.h"
+
 namespace lull::detail {
 
 class Hid {
@@ -30,11 +32,11 @@ class Hid {
   bool valid() const noexcept { return id_ >= 0; }
 
   // Releases now; returns false when HDF5 reported a failure (a file close
-  // that could not flush). Never throws.
+  // that could not flush; see hdf5_exit_guard.h for what follows). Never
+  // throws.
   bool close() noexcept {
     if (id_ < 0) return true;
-    herr_t status = H5Idec_ref(std::exchange(id_, H5I_INVALID_HID));
-    return status >= 0;
+    return release_hdf5_id(std::exchange(id_, H5I_INVALID_HID));
   }
 
  private:

@@ -104,6 +104,15 @@ std::string hard_link_path_problem(hid_t file, const std::string& path, const st
   return {};
 }
 
+bool has_external_file_list(hid_t group, const std::string& name, const std::string& subject) {
+  constexpr unsigned kExternalFileListMessage = 7;  // "Data Storage - External Data Files"
+  H5O_info_t info{};
+  if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_HDR, H5P_DEFAULT) < 0) {
+    unreadable(subject, name, "has an unreadable object header");
+  }
+  return (info.hdr.mesg.present & (std::uint64_t{1} << kExternalFileListMessage)) != 0;
+}
+
 DatasetStorage dataset_storage(hid_t dataset, const std::string& subject) {
   Hid dcpl(H5Dget_create_plist(dataset));
   if (!dcpl.valid()) unreadable(subject, "a dataset", "has no readable creation properties");

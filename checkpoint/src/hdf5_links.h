@@ -42,6 +42,13 @@ ExternalTarget external_target(hid_t group, const std::string& name, const std::
 // link").
 std::string hard_link_path_problem(hid_t file, const std::string& path, const std::string& subject);
 
+// True when the object `name` of `group` (a hard link) has an external file
+// list: header message type 7 of the HDF5 file format, raw data in other
+// files. Read from the object header's list of message types, without
+// decoding the message: HDF5 1.10.8 cannot close a file in which it failed
+// to decode one (hdf5_exit_guard.h), so this is asked before H5Dopen2.
+bool has_external_file_list(hid_t group, const std::string& name, const std::string& subject);
+
 // What backs a dataset's bytes.
 struct DatasetStorage {
   H5D_layout_t layout = H5D_LAYOUT_ERROR;

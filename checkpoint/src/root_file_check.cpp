@@ -30,6 +30,7 @@ std::string read_manifest_json(hid_t root, std::uint64_t root_bytes, const std::
   if (auto problem = hard_link_path_problem(root, kManifestPath, subject); !problem.empty()) {
     fail(subject, "no manifest: " + problem);
   }
+  if (has_external_file_list(root, kManifestPath, subject)) corrupt("is not stored in the root file itself");
   Hid dataset(H5Dopen2(root, kManifestPath, H5P_DEFAULT));
   if (!dataset.valid()) corrupt("is not a dataset");
   const DatasetStorage storage = dataset_storage(dataset, subject);
@@ -159,6 +160,7 @@ class GlobalViewCheck {
       return;
     }
     if (link != LinkType::hard) differs(path, "is " + std::string(link_type_name(link)) + ", not a dataset");
+    if (has_external_file_list(parent, name, subject_)) differs(path, "keeps its bytes in external files");
     Hid dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT));
     if (!dataset.valid()) differs(path, "is not a dataset");
     Hid type(H5Dget_type(dataset));

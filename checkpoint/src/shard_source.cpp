@@ -58,6 +58,7 @@ RawLocation ShardSource::locate(const std::string& object_path, DType dtype, con
   if (auto problem = hard_link_path_problem(file, object_path, path_.string()); !problem.empty()) {
     throw corrupt("cannot be read: " + problem);
   }
+  if (has_external_file_list(file, object_path, path_.string())) throw corrupt("keeps its bytes in external files");
   Hid dataset(H5Dopen2(file, object_path.c_str(), H5P_DEFAULT));
   if (!dataset.valid()) {
     H5Eclear2(H5E_DEFAULT);

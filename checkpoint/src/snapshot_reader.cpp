@@ -5,6 +5,7 @@
 
 #include "checksum.h"
 #include "hdf5_error.h"
+#include "hdf5_heap_guard.h"
 #include "layout.h"
 #include "lull/base/error.h"
 #include "root_file_check.h"
@@ -64,6 +65,10 @@ SnapshotReader::Impl::Impl(FileSystem& fs, std::filesystem::path dir, std::files
     throw Error(ErrorCode::not_found, "snapshot root file " + subject + " does not exist");
   }
   if (status.kind != FileKind::regular) refuse_kind(root_, status.kind, "a snapshot's root file");
+  if (const std::string problem = global_heap_problem(fs_.read_file(root_)); !problem.empty()) {
+    throw Error(ErrorCode::corrupt, subject + ": " + problem, {}, {},
+                "the root file is damaged or was crafted; an older snapshot may still be intact");
+  }
   hid_t id = H5Fopen(root_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   if (id < 0) {
     H5Eclear2(H5E_DEFAULT);

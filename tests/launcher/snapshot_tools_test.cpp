@@ -3,7 +3,9 @@
 // FIFO where the root or a shard file should be (they must neither hang nor
 // stay quiet: exit 1 naming the FIFO), a renamed step directory, a symbolic
 // link to another job's snapshot, and snapshots of another job (inspect
-// shows the job; verify --job refuses it, naming both jobs).
+// shows the job; verify --job refuses it, naming both jobs), and a root file
+// HDF5 cannot close once it failed to read it (the exit code stays 1, not
+// the SIGSEGV of HDF5's exit cleanup).
 #include <sys/stat.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 
 #include "lull/checkpoint.h"
 #include "support/gtest_helpers.h"
+#include "support/snapshot_editor.h"
 #include "support/snapshot_spec.h"
 #include "support/test_process.h"
 
@@ -144,6 +147,18 @@ TEST_F(SnapshotTools, SymbolicLinkToAnotherJobsSnapshotFailsVerification) {
   EXPECT_EQ(json["step"], 2);
   ASSERT_EQ(json["rejected"].size(), 1u) << inspect.out;
   EXPECT_EQ(json["rejected"][0]["step"], 9);
+}
+
+TEST_F(SnapshotTools, RootFileHdf5CannotCloseStillExitsOne) {
+  damage_external_file_list(step(2) / "root.h5", "/tensors/w", DType::f32, {8, 4});
+  for (const char* command : {"verify", "inspect"}) {
+    const LullRun run = lull({command, step(2).string()});
+    EXPECT_EQ(run.exit_code, 1) << run.context;
+    EXPECT_TRUE(contains(run.err, "/tensors/w")) << run.context;
+  }
+  const LullRun job = lull({"verify", "--all", job_.string()});
+  EXPECT_EQ(job.exit_code, 1) << job.context;
+  EXPECT_TRUE(contains(job.out, "ok: step 1")) << job.context;
 }
 
 TEST_F(SnapshotTools, InspectShowsTheJobAndVerifyJobRefusesAnotherJobs) {

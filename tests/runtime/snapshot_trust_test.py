@@ -17,6 +17,9 @@ with the digest of an uninterrupted run. The lies:
   link_to_another_job      step-...99 is a symbolic link to another job's snapshot
   another_jobs_snapshot    step-...60 is a copy of another job's step 60
   global_view_disagrees    the root file's /tensors/adam.m links to adam.v's bytes
+  undecodable_manifest     a manifest dataset whose external file list HDF5 1.10 fails to
+                           decode; after such a failure HDF5 cannot close the file and its
+                           exit cleanup crashes the ranks (exit 139), so lull never decodes it
 
     LULL_BIN_DIR=build/bin /usr/bin/python3 tests/runtime/snapshot_trust_test.py [Case.test_x]
 """
@@ -171,6 +174,12 @@ class LyingSnapshot(unittest.TestCase):
             shard = link.filename
         tamper("retarget-link", root, "/tensors/adam.m", shard, "/tensors/adam.v")
         self.resume_passes_over(f"links to {shard}:/tensors/adam.v, not to {shard}:/tensors/adam.m")
+
+
+    def test_undecodable_manifest(self):
+        root = os.path.join(step_dir(self.ckpt, 60), "root.h5")
+        tamper("damage-external-file-list", root, "/lull/manifest")
+        self.resume_passes_over("the manifest (/lull/manifest) is not stored in the root file itself")
 
 
 if __name__ == "__main__":

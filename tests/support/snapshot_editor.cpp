@@ -182,6 +182,23 @@ void replace_with_external_storage(const std::filesystem::path& file, const std:
       H5Dclose);
 }
 
+void damage_external_file_list(const std::filesystem::path& file, const std::string& object, DType dtype,
+                               const Shape& shape) {
+  const std::string name = "lull-external-name-to-damage";
+  replace_with_external_storage(file, object, dtype, shape, name);
+  std::fstream bytes(file, std::ios::binary | std::ios::in | std::ios::out);
+  std::string content(std::filesystem::file_size(file), '\0');
+  bytes.read(content.data(), static_cast<std::streamsize>(content.size()));
+  const auto at = content.find(name);
+  if (at == std::string::npos || content.find(name, at + 1) != std::string::npos) {
+    throw std::runtime_error("damage_external_file_list: the name is not in " + file.string() + " exactly once");
+  }
+  bytes.clear();
+  bytes.seekp(static_cast<std::streamoff>(at));
+  bytes.put('\0');
+  if (!bytes) throw std::runtime_error("damage_external_file_list: cannot write " + file.string());
+}
+
 std::vector<VirtualPiece> virtual_pieces(const std::filesystem::path& file, const std::string& object) {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   const H5Id f(checked(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), "H5Fopen " + file.string()), H5Fclose);

@@ -53,6 +53,12 @@ void replace_with_virtual_dataset(const std::filesystem::path& file, const std::
 void replace_with_external_storage(const std::filesystem::path& file, const std::string& object, DType dtype,
                                    const Shape& shape, const std::string& external);
 
+// Replaces `object` of `file` by a dataset whose external file list names
+// an empty file name (its bytes patched after HDF5 wrote it): HDF5 1.10.8
+// fails to decode it on open and can then no longer close the file.
+void damage_external_file_list(const std::filesystem::path& file, const std::string& object, DType dtype,
+                               const Shape& shape);
+
 // The dataset's virtual pieces as the root file maps them.
 std::vector<VirtualPiece> virtual_pieces(const std::filesystem::path& file, const std::string& object);
 

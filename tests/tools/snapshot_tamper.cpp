@@ -11,6 +11,9 @@
 //       overwrites rank RANK's blob NAME with CHAR, checksum re-recorded
 //   snapshot_tamper retarget-link FILE OBJECT TARGET_FILE TARGET_OBJECT
 //       makes OBJECT of the HDF5 FILE an external link to TARGET_FILE:TARGET_OBJECT
+//   snapshot_tamper damage-external-file-list FILE OBJECT
+//       makes OBJECT a 1-element f32 dataset whose external file list HDF5
+//       cannot decode (nor then close the file)
 //
 // Exit 0 when done, 1 with the reason on stderr, 2 on bad usage.
 
@@ -29,7 +32,8 @@ namespace {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "snapshot_tamper: " << why
             << "\nusage: snapshot_tamper manifest-set ROOT POINTER JSON | manifest-declare ROOT BYTES |"
-               " fill-blob SNAPSHOT_DIR RANK NAME CHAR | retarget-link FILE OBJECT TARGET_FILE TARGET_OBJECT\n";
+               " fill-blob SNAPSHOT_DIR RANK NAME CHAR | retarget-link FILE OBJECT TARGET_FILE TARGET_OBJECT |"
+               " damage-external-file-list FILE OBJECT\n";
   std::exit(2);
 }
 
@@ -45,6 +49,8 @@ int run(const std::vector<std::string>& a) {
     lull::test::fill_blob(a[1], std::stoi(a[2]), a[3], a[4][0]);
   } else if (command == "retarget-link" && a.size() == 5) {
     lull::test::replace_with_external_link(a[1], a[2], a[3], a[4]);
+  } else if (command == "damage-external-file-list" && a.size() == 3) {
+    lull::test::damage_external_file_list(a[1], a[2], lull::DType::f32, {1});
   } else {
     usage("bad command or arguments: " + command);
   }

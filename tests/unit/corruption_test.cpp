@@ -538,6 +538,46 @@ TEST_F(Corruption, ManifestThatLiesAboutItsObjectsIsRefused) {
   }
 }
 
+// Sets the size of the free space entry (object 0) of the root file's
+// global heap collection (where its variable-length strings live) to 0.
+void empty_the_global_heaps_free_space(const std::filesystem::path& root) {
+  std::string bytes = read_whole_file(root);
+  const auto at = bytes.find("GCOL");
+  ASSERT_NE(at, std::string::npos) << "no global heap in " << root;
+  auto u64 = [&](std::size_t i) {
+    std::uint64_t v = 0;
+    for (std::size_t k = 8; k-- > 0;) v = (v << 8) | static_cast<unsigned char>(bytes[i + k]);
+    return v;
+  };
+  const std::size_t end = at + u64(at + 8);
+  for (std::size_t object = at + 16; object + 16 <= end;) {
+    const unsigned index = static_cast<unsigned char>(bytes[object]) | static_cast<unsigned char>(bytes[object + 1]) << 8;
+    if (index == 0) {
+      std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(object + 8), bytes.begin() + static_cast<std::ptrdiff_t>(object + 16), '\0');
+      write_whole_file(root, bytes);
+      return;
+    }
+    object += 16 + ((u64(object + 8) + 7) & ~std::uint64_t{7});
+  }
+  FAIL() << "no free space entry in the global heap of " << root;
+}
+
+TEST_F(Corruption, GlobalHeapThatHdf5WouldReadForEverIsRefused) {
+  // HDF5 1.10.8 loops for ever on it when it reads any string attribute.
+  empty_the_global_heaps_free_space(root_file(2));
+  const auto dir = snapshot_dir(*store_, 2);
+  const ChildOutcome outcome = run_in_child(
+      [&]() -> std::string {
+        const ::testing::AssertionResult refused =
+            throws_error([&] { SnapshotReader::open(dir); }, ErrorCode::corrupt, "global heap", "for ever");
+        return refused ? "" : refused.message();
+      },
+      std::chrono::seconds(20));
+  ASSERT_TRUE(outcome.finished) << "still reading after " << outcome.seconds << " s";
+  EXPECT_EQ(outcome.report, "");
+  expect_refused_everywhere("global heap");
+}
+
 TEST_F(Corruption, ArraysWhereOneValueBelongsAreRefused) {
   // Read into one value, an array would be written past it (ASan: make test-asan).
   replace_attribute_with_array(root_file(2), "/", "format_version", 1000, false);
