@@ -15,9 +15,10 @@ never another exception, and never longer than -timeout seconds.
 Inputs are mutated as bytes (bits, bytes, tokens from the dictionary,
 deleted, repeated and spliced ranges, whole lines cut, doubled, swapped and
 taken from other inputs) and as JSON (a field of a line set to a hostile
-value). Feedback is the refusal reason, numbers blanked: an input whose
-outcome no earlier input had joins the corpus (a cheap stand-in for code
-coverage, which Python 3.11's tracing would slow tenfold).
+value). Feedback is what the input led to: each refusal reason (numbers
+blanked) and each final job state; an input that led to one no earlier
+input did joins the corpus (a cheap stand-in for code coverage, which
+Python 3.11's tracing would slow tenfold).
 
 Usage, as a libFuzzer program:
   events_file_fuzz.py [-options] [WORK_DIR] CORPUS_DIR...   fuzz
@@ -73,16 +74,19 @@ def on_alarm(_signum, _frame):
     raise Hang()
 
 
+def blanked(message):
+    return re.sub(r"[0-9]+", "#", message)[:120]
+
+
 def outcome(timeline, data, timeout):
-    """Runs the parser on `data`; returns its outcome, numbers blanked; raises Broken."""
+    """Runs the parser on `data`; returns what it led to (a set of features); raises Broken."""
     line_count = data.count(b"\n") + 1
     signal.alarm(timeout)
     try:
         events = timeline.parse_events(data, NAME)
         jobs = timeline.replay(events)
         timeline.summary(jobs, events, NAME).encode("utf-8")  # what print() does
-        states = sorted({job.state.split(" ")[0] for job in jobs.values()})
-        return "accepted " + ",".join(states)
+        return {"accepted"} | {"state " + job.state.split(" ")[0] for job in jobs.values()}
     except timeline.MalformedEvents as error:
         if error.count < 1 or not error.problems:
             raise Broken("MalformedEvents without problems") from None
@@ -91,10 +95,10 @@ def outcome(timeline, data, timeout):
             if not problem.startswith(NAME + ":") or not number.isdigit() or not 1 <= int(number) <= line_count:
                 raise Broken(f"a problem that names no line of the input: {problem!r}") from None
             problem.encode("utf-8")
-        return "malformed " + re.sub(r"[0-9]+", "#", error.problems[0][len(NAME):])[:120]
+        return {"malformed " + blanked(problem[len(NAME):]) for problem in error.problems}
     except timeline.UserError as error:
         str(error).encode("utf-8")
-        return "refused " + re.sub(r"[0-9]+", "#", str(error))[:120]
+        return {"refused " + blanked(str(error))}
     except Hang:
         raise Broken(f"still parsing after {timeout} s") from None
     except Exception:  # noqa: BLE001 -- anything else reaching the user is what this looks for
@@ -219,7 +223,7 @@ def run_files(timeline, options, files):
         with open(path, "rb") as file:
             data = file.read()
         try:
-            print(f"{path}: {outcome(timeline, data, options['timeout'])}")
+            print(f"{path}: {'; '.join(sorted(outcome(timeline, data, options['timeout'])))}")
         except Broken as broken:
             print(f"fuzz property broken on {path}: {broken}", file=sys.stderr)
             return 1
@@ -228,13 +232,15 @@ def run_files(timeline, options, files):
 
 def fuzz(timeline, options, directories):
     corpus, seen = [], set()
+    work = directories[0] if len(directories) > 1 else None
+    if work:
+        os.makedirs(work, exist_ok=True)
     for directory in directories:
         for name in sorted(os.listdir(directory)):
             with open(os.path.join(directory, name), "rb") as file:
                 corpus.append(file.read())
     if not corpus:
         corpus.append(b"")
-    work = directories[0] if len(directories) > 1 else None
     tokens = read_dictionary(options["dict"]) if options["dict"] else []
     mutator = Mutator(random.Random(options["seed"]), tokens or [b"{", b"}", b"[", b"]", b'"', b","],
                       options["max_len"])
@@ -253,20 +259,20 @@ def fuzz(timeline, options, directories):
 
     try:
         for data in list(corpus):
-            seen.add(run(data))
-        print(f"#{executions}\tINITED corp: {len(corpus)} outcomes: {len(seen)}", file=sys.stderr)
+            seen |= run(data)
+        print(f"#{executions}\tINITED corp: {len(corpus)} features: {len(seen)}", file=sys.stderr)
         while options["runs"] < 0 or executions - len(corpus) < options["runs"]:
             now = time.monotonic()
             if options["max_total_time"] and now - started >= options["max_total_time"]:
                 break
             if now >= pulse:
                 pulse = now + 10
-                print(f"#{executions}\tpulse corp: {len(corpus)} outcomes: {len(seen)} "
+                print(f"#{executions}\tpulse corp: {len(corpus)} features: {len(seen)} "
                       f"exec/s: {executions / (now - started):.0f}", file=sys.stderr)
             data = mutator.mutate(mutator.rng.choice(corpus), corpus)
-            result = run(data)
-            if result not in seen:
-                seen.add(result)
+            features = run(data)
+            if not features <= seen:
+                seen |= features
                 corpus.append(data)
                 added += 1
                 if work:
@@ -279,7 +285,7 @@ def fuzz(timeline, options, directories):
         print(f"stat::number_of_executed_units: {executions}", file=sys.stderr)
         print(f"stat::average_exec_per_sec:     {executions / elapsed:.0f}", file=sys.stderr)
         print(f"stat::new_units_added:          {added}", file=sys.stderr)
-        print(f"stat::distinct_outcomes:        {len(seen)}", file=sys.stderr)
+        print(f"stat::features:                 {len(seen)}", file=sys.stderr)
     return 0
 
 
