@@ -3,12 +3,12 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
 
 #include "lull/base/error.h"
+#include "lull/base/regular_file.h"
 
 namespace lull::cli {
 
@@ -53,8 +53,8 @@ std::optional<int> parse_count(const std::string& text) {
 }  // namespace
 
 std::vector<TraceJob> read_trace(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorCode::not_found, "cannot read the trace " + path.string());
+  // Through a stream over the bytes read: std::ifstream would block on a FIFO and never end on /dev/zero.
+  std::istringstream in(read_regular_file(path, kMaxTraceBytes, "the trace").bytes);
   std::vector<TraceJob> jobs;
   std::map<std::string, std::size_t> columns;
   int line_number = 0;

@@ -11,7 +11,9 @@
 // "3650d"; the simulator's arithmetic then cannot overflow). `duration` is the job's compute time on
 // `ranks` ranks; `checkpoint_cost` is the time one snapshot takes. Lines
 // starting with '#' and blank lines are ignored. Rows must be in submit order.
+// Only a regular file of at most kMaxTraceBytes is read.
 
+#include <cstddef>
 #include <filesystem>
 #include <ostream>
 #include <string>
@@ -22,6 +24,8 @@
 namespace lull::cli {
 
 inline constexpr policy::Duration kMaxTraceTime = std::chrono::hours(24 * 3650);
+// 10 million generated rows (`--generate --jobs`'s maximum) take about 400 MB.
+inline constexpr std::size_t kMaxTraceBytes = std::size_t{1} << 30;
 
 struct TraceJob {
   policy::Duration submit{0};
@@ -35,7 +39,9 @@ struct TraceJob {
 };
 
 // Throws lull::Error(invalid_argument) naming FILE:LINE and the column for
-// the first bad row, or (not_found) when the file cannot be read.
+// the first bad row, or read_regular_file's Error when the file cannot be
+// read (missing, not a regular file: a FIFO or /dev/zero is refused without
+// waiting on it, or larger than kMaxTraceBytes).
 std::vector<TraceJob> read_trace(const std::filesystem::path& path);
 
 // Writes the header and one row per job, readable by read_trace.

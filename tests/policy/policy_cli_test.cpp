@@ -210,6 +210,24 @@ slots = 10000000
   EXPECT_NE(run.out.find("4 jobs (1 internal, 3 tenant) on 8 slots"), std::string::npos) << run.out;
 }
 
+// The trace is read as the policy is: a FIFO without a writer and /dev/zero
+// hung `lull simulate` in std::ifstream.
+TEST(Simulate, AFifoOrDevZeroAsTheTraceIsRefusedByName) {
+  ScratchDir dir("simulate");
+  const std::string fifo = (dir.path() / "trace.csv").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  const std::pair<std::string, std::string> cases[] = {
+      {fifo, "it is a FIFO, not a regular file"},
+      {"/dev/zero", "it is a character device, not a regular file"},
+  };
+  for (const auto& [path, why] : cases) {
+    const CommandResult run =
+        lull({"simulate", "--policy", kExamplePolicy, "--trace", path}, std::chrono::seconds(60));
+    EXPECT_EQ(run.exit_code, 1) << path << ": -1 means it hung and was killed; " << run.err;
+    EXPECT_NE(run.err.find("cannot read the trace " + path + " (" + why + ")"), std::string::npos) << run.err;
+  }
+}
+
 TEST(Simulate, ATraceTimePastTheLimitIsRefusedWithTheRange) {
   ScratchDir dir("simulate");
   const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
