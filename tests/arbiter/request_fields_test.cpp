@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <variant>
 
+#include "arbiter_journal.h"
 #include "arbiter_protocol.h"
 #include "journal_record.h"
 #include "json_fields.h"
@@ -71,6 +74,26 @@ TEST(SubmitRequest, EveryIntegerFieldIsChecked) {
             "submit request: field \"cwd\" is missing: expected a string");
   EXPECT_EQ(error_of([&] { spec_from_submit_request({{"op", "submit"}, {"spec", 3}}, peer); }),
             "submit request: field \"spec\" must be a JSON object (got 3)");
+}
+
+TEST(ParseRequest, EachOpOrOneRefusal) {
+  const PeerCredentials peer{1, 1000, 1000};
+  EXPECT_TRUE(std::holds_alternative<requests::Status>(parse_request(R"({"op": "status"})", peer)));
+  EXPECT_TRUE(std::holds_alternative<requests::Drain>(parse_request(R"({"op": "drain"})", peer)));
+  EXPECT_EQ(std::get<requests::Cancel>(parse_request(R"({"op": "cancel", "job": 7})", peer)).job, 7u);
+  const Request submit = parse_request(json{{"op", "submit"}, {"spec", good_spec()}}.dump(), peer);
+  EXPECT_EQ(std::get<requests::Submit>(submit).spec.uid, 1000u) << "the identity is the peer's";
+  EXPECT_EQ(error_of([&] { parse_request("not json", peer); }), "the request is not a JSON object");
+  EXPECT_EQ(error_of([&] { parse_request("[1]", peer); }), "the request is not a JSON object");
+  EXPECT_EQ(error_of([&] { parse_request(R"({"op": 5})", peer); }), "unknown request \"\" (submit, status, cancel, drain)");
+  const std::string long_op = json{{"op", std::string(100000, 'o') + "\n"}}.dump();
+  const std::string refusal = error_of([&] { parse_request(long_op, peer); });
+  EXPECT_LT(refusal.size(), 300u) << "the unknown op is echoed bounded";
+  EXPECT_NE(refusal.find("more bytes)"), std::string::npos);
+  for (const char* bad : {R"({"op": "cancel", "job": -1})", R"({"op": "cancel", "job": 0})", R"({"op": "cancel", "job": 1.5})",
+                          R"({"op": "cancel", "job": "7"})", R"({"op": "cancel"})"}) {
+    EXPECT_NE(error_of([&] { parse_request(bad, peer); }).find("cancel request: field \"job\""), std::string::npos) << bad;
+  }
 }
 
 TEST(SpecText, PathsAndArgumentsAreWellFormed) {
@@ -168,6 +191,20 @@ TEST(JournalRecord, EveryIntegerFieldIsChecked) {
             std::string::npos);
   EXPECT_NE(error_of([&] { record_from_json(spec_with("program", std::string("/bin/\0x", 7))); }).find("NUL character"),
             std::string::npos);
+}
+
+TEST(JournalParse, NamesFileAndLineAndDropsOnlyATornTail) {
+  const std::string header = R"({"r":"header","version":1,"policy":"","slots":4,"next_job":1})";
+  const std::string tick = R"({"r":"tick","t":5})";
+  JournalContents contents = ArbiterJournal::parse(header + "\n" + tick + "\n" + R"({"r":"ti)", "j.jsonl");
+  EXPECT_TRUE(contents.header);
+  EXPECT_EQ(contents.records.size(), 1u);
+  EXPECT_TRUE(contents.torn_tail);
+  EXPECT_EQ(contents.whole_bytes, header.size() + tick.size() + 2);
+  EXPECT_EQ(error_of([&] { ArbiterJournal::parse(header + "\n{\"r\":\"tick\",\"t\":-5}\n" + tick + "\n", "j.jsonl"); }),
+            "j.jsonl:2: journal record: field \"t\" must be an integer from 0 to 253402300799999 (got -5)");
+  EXPECT_EQ(error_of([&] { ArbiterJournal::parse(header + "\nnot json\n", "j.jsonl"); }), "j.jsonl:2: not JSON");
+  EXPECT_FALSE(ArbiterJournal::parse("", "j.jsonl").header);
 }
 
 TEST(JournalHeader, IntegersAreChecked) {

@@ -18,28 +18,33 @@ ArbiterJournal::ArbiterJournal(std::filesystem::path path, UniqueFd fd, std::siz
     : path_(std::move(path)), fd_(std::move(fd)), bytes_(bytes) {}
 
 JournalContents ArbiterJournal::read(const std::filesystem::path& path) {
-  JournalContents contents;
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    if (errno == ENOENT || !std::filesystem::exists(path)) return contents;
+    if (errno == ENOENT || !std::filesystem::exists(path)) return {};
     throw_errno("open", path.string());
   }
   std::stringstream buffer;
   buffer << in.rdbuf();
-  const std::string text = buffer.str();
+  return parse(buffer.str(), path.string());
+}
+
+JournalContents ArbiterJournal::parse(std::string_view text, const std::string& where) {
+  JournalContents contents;
   std::size_t begin = 0;
   std::size_t line_number = 0;
   while (begin < text.size()) {
     const std::size_t end = text.find('\n', begin);
     ++line_number;
-    if (end == std::string::npos) {  // no newline: the append of this line never finished
+    if (end == std::string_view::npos) {  // no newline: the append of this line never finished
       contents.torn_tail = true;
       break;
     }
-    const nlohmann::json value = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                       text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
-    const std::string where = path.string() + ":" + std::to_string(line_number);
-    if (value.is_discarded()) throw Error(ErrorCode::corrupt, where + ": not JSON", {}, {}, "the journal was damaged; keep a copy and see the README's arbiter section");
+    const nlohmann::json value = nlohmann::json::parse(text.substr(begin, end - begin), nullptr, false);
+    const std::string at = where + ":" + std::to_string(line_number);
+    if (value.is_discarded()) {
+      throw Error(ErrorCode::corrupt, at + ": not JSON", {}, {},
+                  "the journal was damaged; keep a copy and see the README's arbiter section");
+    }
     try {
       if (!contents.header) {
         contents.header = header_from_json(value);
@@ -47,7 +52,7 @@ JournalContents ArbiterJournal::read(const std::filesystem::path& path) {
         contents.records.push_back(record_from_json(value));
       }
     } catch (const Error& e) {
-      throw Error(ErrorCode::corrupt, where + ": " + e.message());
+      throw Error(ErrorCode::corrupt, at + ": " + e.message());
     }
     begin = end + 1;
     contents.whole_bytes = begin;

@@ -16,6 +16,8 @@
 #include <cstddef>
 #include <filesystem>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "journal_record.h"
@@ -32,9 +34,16 @@ struct JournalContents {
 
 class ArbiterJournal {
  public:
-  // Reads `path` (missing: empty contents). Throws lull::Error(corrupt) for a
-  // bad line that is not the last, the errno mapper's Error for I/O.
+  // Reads `path` (missing: empty contents) and parses it. Throws
+  // lull::Error(corrupt) for a bad line that is not the last, the errno
+  // mapper's Error for I/O.
   static JournalContents read(const std::filesystem::path& path);
+
+  // The journal held in `text`; messages name `where` (the file) and the
+  // line. Throws lull::Error(corrupt) for a line that is not the last and
+  // is not JSON or not a record (journal_record.h: every field typed and in
+  // range). Pure.
+  static JournalContents parse(std::string_view text, const std::string& where);
 
   // Opens `path` to append after its first `whole_bytes` bytes (the rest, a
   // torn line, is cut off). Throws the errno mapper's Error.

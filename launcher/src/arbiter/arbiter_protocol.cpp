@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
 #include "json_fields.h"
@@ -34,6 +35,20 @@ JobSpec spec_from_submit_request(const nlohmann::json& request, const PeerCreden
   spec.uid = peer.uid;
   spec.gid = peer.gid;
   return spec;
+}
+
+Request parse_request(std::string_view line, const PeerCredentials& peer) {
+  const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+  if (!request.is_object()) throw Error(ErrorCode::invalid_argument, "the request is not a JSON object");
+  const std::string op = request.contains("op") && request["op"].is_string() ? request["op"].get<std::string>() : "";
+  if (op == "submit") return requests::Submit{spec_from_submit_request(request, peer)};
+  if (op == "status") return requests::Status{};
+  if (op == "cancel") {
+    const JsonFields f(request, "cancel request", ErrorCode::invalid_argument);
+    return requests::Cancel{f.integer<policy::JobId>("job", 1, std::numeric_limits<std::int64_t>::max())};
+  }
+  if (op == "drain") return requests::Drain{};
+  throw Error(ErrorCode::invalid_argument, "unknown request " + quoted_text(op) + " (submit, status, cancel, drain)");
 }
 
 nlohmann::json ok_answer(nlohmann::json fields) {

@@ -24,10 +24,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <variant>
 
 #include <nlohmann/json.hpp>
 
 #include "job_spec.h"
+#include "lull/policy/events.h"
 #include "unix_socket.h"
 
 namespace lull::arbiter {
@@ -36,6 +39,25 @@ inline constexpr std::size_t kMaxRequestBytes = 64 * 1024;
 
 // Client: the request for `spec` (its uid/gid are not sent).
 nlohmann::json submit_request(const JobSpec& spec);
+
+// The requests, as the arbiter reads them.
+namespace requests {
+struct Submit {
+  JobSpec spec;  // its uid/gid are the peer's
+};
+struct Status {};
+struct Cancel {
+  policy::JobId job = 0;
+};
+struct Drain {};
+}  // namespace requests
+using Request = std::variant<requests::Submit, requests::Status, requests::Cancel, requests::Drain>;
+
+// Arbiter: one request line (without its newline) from `peer`. Throws
+// lull::Error(invalid_argument) naming what is wrong: not a JSON object, an
+// unknown "op" (echoed bounded), a missing, mistyped or out-of-range field.
+// Nothing else escapes it. Pure.
+Request parse_request(std::string_view line, const PeerCredentials& peer);
 
 // Arbiter: the spec of a submit request, uid/gid from `peer`. Throws
 // lull::Error(invalid_argument) naming a missing, mistyped or out-of-range

@@ -81,9 +81,8 @@ class ArbiterServer {
 
   void listen();
   nlohmann::json handle_line(std::string_view line, const PeerCredentials& peer);
-  nlohmann::json handle(const nlohmann::json& request, const PeerCredentials& peer);
-  nlohmann::json handle_submit(const nlohmann::json& request, const PeerCredentials& peer);
-  nlohmann::json handle_cancel(const nlohmann::json& request, const PeerCredentials& peer);
+  nlohmann::json handle_submit(const JobSpec& spec);
+  nlohmann::json handle_cancel(JobId job, const PeerCredentials& peer);
   nlohmann::json handle_drain(const PeerCredentials& peer);
   bool sees_all(const PeerCredentials& peer) const { return peer.uid == 0 || peer.uid == ::geteuid(); }
   bool any_live_run() const;
@@ -317,32 +316,29 @@ bool ArbiterServer::any_live_run() const {
 }
 
 nlohmann::json ArbiterServer::handle_line(std::string_view line, const PeerCredentials& peer) {
-  const nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
-  if (!request.is_object()) return error_answer("the request is not a JSON object");
   try {
-    return handle(request, peer);
+    return std::visit(
+        [&](const auto& request) -> nlohmann::json {
+          using R = std::decay_t<decltype(request)>;
+          if constexpr (std::is_same_v<R, requests::Submit>) {
+            return handle_submit(request.spec);
+          } else if constexpr (std::is_same_v<R, requests::Status>) {
+            return ok_answer(status_report(*ledger_, peer.uid, sees_all(peer), draining_,
+                                           [&](JobId job) { return launcher_.log_file_of(job); }));
+          } else if constexpr (std::is_same_v<R, requests::Cancel>) {
+            return handle_cancel(request.job, peer);
+          } else {
+            return handle_drain(peer);
+          }
+        },
+        parse_request(line, peer));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::invalid_argument) throw;  // journal and I/O failures stop the arbiter
     return error_answer(e.message());
-  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type: the client's mistake
-    return error_answer(std::string("malformed request: ") + e.what());
   }
 }
 
-nlohmann::json ArbiterServer::handle(const nlohmann::json& request, const PeerCredentials& peer) {
-  const std::string op = request.contains("op") && request["op"].is_string() ? request["op"].get<std::string>() : "";
-  if (op == "submit") return handle_submit(request, peer);
-  if (op == "status") {
-    return ok_answer(status_report(*ledger_, peer.uid, sees_all(peer), draining_,
-                                   [&](JobId job) { return launcher_.log_file_of(job); }));
-  }
-  if (op == "cancel") return handle_cancel(request, peer);
-  if (op == "drain") return handle_drain(peer);
-  return error_answer("unknown request " + quoted_text(op) + " (submit, status, cancel, drain)");
-}
-
-nlohmann::json ArbiterServer::handle_submit(const nlohmann::json& request, const PeerCredentials& peer) {
-  const JobSpec spec = spec_from_submit_request(request, peer);
+nlohmann::json ArbiterServer::handle_submit(const JobSpec& spec) {
   std::optional<std::string> problem;
   if (draining_) problem = "the arbiter is draining and accepts no jobs until it is restarted";
   if (!problem) problem = check_submission(spec, ledger_->policy());
@@ -370,11 +366,7 @@ nlohmann::json ArbiterServer::handle_submit(const nlohmann::json& request, const
   return ok_answer({{"job", job}});
 }
 
-nlohmann::json ArbiterServer::handle_cancel(const nlohmann::json& request, const PeerCredentials& peer) {
-  if (!request.contains("job") || !request["job"].is_number_unsigned()) {
-    return error_answer("cancel: field \"job\" must be a job id (a number)");
-  }
-  const JobId job = request["job"].get<JobId>();
+nlohmann::json ArbiterServer::handle_cancel(JobId job, const PeerCredentials& peer) {
   const auto found = ledger_->jobs().find(job);
   const bool mine = found != ledger_->jobs().end() && (sees_all(peer) || found->second.spec.uid == peer.uid);
   if (!mine) {
