@@ -4,6 +4,8 @@
 #   make demo-snapshots  a multi-rank snapshot written, inspected, verified, read from Python
 #   make bench  the benchmarks (figures printed and written to build/bench/*.json)
 #   make fuzz   every fuzz target for FUZZ_SECONDS each (clang, libFuzzer, ASan+UBSan; in build-fuzz/)
+#   make soak-arbiter  CYCLES (500) preempt/resume cycles through the arbiter; fails if its
+#               descriptors or memory grow (not in CI: about 3 s a cycle)
 BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
@@ -12,7 +14,9 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
 
-.PHONY: all deps deps-bench deps-fuzz configure build test demo demo-snapshots bench fuzz install clean
+CYCLES ?= 500
+
+.PHONY: all deps deps-bench deps-fuzz configure build test demo demo-snapshots bench fuzz soak-arbiter install clean
 
 all: build
 
@@ -51,6 +55,9 @@ fuzz: deps-fuzz
 	  -DLULL_BUILD_TESTS=OFF -DLULL_BUILD_BENCH=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
 	@cmake --build $(FUZZ_BUILD) --target lull_fuzz_targets -j $(JOBS)
 	@scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+soak-arbiter: build
+	@scripts/soak-arbiter.py --build $(BUILD) --cycles $(CYCLES)
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

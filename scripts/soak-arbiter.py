@@ -30,7 +30,7 @@ MPI_ENV = {
     "OMPI_ALLOW_RUN_AS_ROOT": "1",
     "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
     "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "LULL_LOG_LEVEL": "warn",
+    "LULL_LOG_LEVEL": "info",  # the ranks say where they restored from (the soak waits for it)
 }
 POLICY = """
 [node]
@@ -123,6 +123,12 @@ class Node:
     def job(self, job):
         return next((j for j in self.status()["jobs"] if j["job"] == job), None)
 
+    def restores(self, job):
+        """How many runs of `job` have got as far as restoring (rank 0 says where it starts)."""
+        with open(os.path.join(self.state, "jobs", f"{job}.log")) as f:
+            text = f.read()
+        return text.count("resumed from snapshot step") + text.count(": starting at step 0")
+
     def stop(self):
         if self.arbiter.poll() is None:
             self.arbiter.send_signal(signal.SIGTERM)
@@ -147,7 +153,8 @@ def main():
         for cycle in range(1, options.cycles + 1):
             wait_for(lambda: (node.job(tenant) or {}).get("state") == "running" and node.job(tenant)["run"] == cycle,
                      CYCLE_TIMEOUT, f"cycle {cycle}: the tenant's run {cycle}")
-            time.sleep(0.3)  # a few steps into the run
+            wait_for(lambda: node.restores(tenant) >= cycle, CYCLE_TIMEOUT, f"cycle {cycle}: the tenant's ranks to restore")
+            time.sleep(0.3)  # some steps into the run
             internal = node.submit("frontier", "internal", 1, internal_ckpt, "/bin/true")
             wait_for(lambda: any(e["job"] == internal for e in node.status()["ended"]), CYCLE_TIMEOUT,
                      f"cycle {cycle}: internal job {internal} to end")
@@ -174,6 +181,7 @@ def main():
     notices = sum(1 for e in events if e["job"] == tenant and e["event"] == "notice")
     resumes = sum(1 for e in events if e["job"] == tenant and e["event"] == "resume")
     preempted = sum(1 for e in events if e["job"] == tenant and e["event"] == "exit" and e["exit_code"] == 75)
+    steps = [e["step"] for e in events if e["job"] == tenant and e["event"] == "checkpoint"]
     fds = [s[0] for s in samples]
     rss = [s[1] for s in samples]
     print(f"{options.cycles} cycles in {time.monotonic() - began:.0f} s: the tenant was noticed {notices} times, "
@@ -184,6 +192,8 @@ def main():
     failures = []
     if not notices == preempted == resumes == options.cycles:
         failures.append("not every cycle preempted and resumed the tenant")
+    if steps != sorted(steps) or not steps or steps[-1] < options.cycles:
+        failures.append(f"the tenant's snapshots did not move forward every cycle (steps {steps[:5]}...{steps[-5:]})")
     if max(fds) - fds[0] > FD_SLACK:
         failures.append(f"descriptors grew from {fds[0]} to {max(fds)}")
     if max(rss) - rss[0] > RSS_SLACK_KIB:
