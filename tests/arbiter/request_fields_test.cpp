@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <string>
 #include <variant>
 
@@ -207,6 +208,28 @@ TEST(JournalParse, NamesFileAndLineAndDropsOnlyATornTail) {
   EXPECT_FALSE(ArbiterJournal::parse("", "j.jsonl").header);
 }
 
+TEST(JournalParse, ASubmitReusingAJobIdIsCorrupt) {
+  const std::string header = R"({"r":"header","version":1,"policy":"","slots":4,"next_job":3})";
+  const auto submit = [](JobId job) {
+    JobSpec spec;
+    spec.tenant = "acme";
+    spec.job_class = "spot";
+    spec.program = "/bin/true";
+    spec.ckpt_dir = "/ckpt/" + std::to_string(job);
+    spec.cwd = "/tmp";
+    return to_json(JournalRecord{TimePoint(policy::Duration(5)), SubmitRecord{job, spec}}).dump() + "\n";
+  };
+  EXPECT_EQ(ArbiterJournal::parse(header + "\n" + submit(3) + submit(7), "j.jsonl").records.size(), 2u);
+  EXPECT_EQ(error_of([&] { ArbiterJournal::parse(header + "\n" + submit(3) + submit(3), "j.jsonl"); }),
+            "j.jsonl:3: submit of job 3: job ids were given up to 3 already; each submission has a new one");
+  EXPECT_EQ(error_of([&] { ArbiterJournal::parse(header + "\n" + submit(2), "j.jsonl"); }),
+            "j.jsonl:2: submit of job 2: job ids were given up to 2 already; each submission has a new one");
+  // The id after the largest one must fit: the largest is refused.
+  EXPECT_NE(error_of([&] { ArbiterJournal::parse(header + "\n" + submit(std::numeric_limits<JobId>::max()), "j.jsonl"); })
+                .find("field \"job\" must be an integer from 1 to 9223372036854775806"),
+            std::string::npos);
+}
+
 TEST(JournalHeader, IntegersAreChecked) {
   const json header = {{"r", "header"}, {"version", 1}, {"policy", ""}, {"slots", 4}, {"next_job", 1}};
   EXPECT_NO_THROW(header_from_json(header));
@@ -220,6 +243,9 @@ TEST(JournalHeader, IntegersAreChecked) {
   counters["counters"] = {{"classes", {{"spot", {{"submitted", "many"}, {"work_lost_seconds", "x"}}}}},
                           {"notice_to_exit", {{"cumulative", json::array({"a"})}, {"sum", "b"}}}};
   EXPECT_NO_THROW(header_from_json(counters)) << "statistics of the wrong type count as 0";
+  counters["counters"] = {{"classes", {{"spot", {{"work_lost_seconds", -1e300}}}}}};
+  EXPECT_EQ(header_from_json(counters).counters.by_class.at("spot").work_lost_seconds, 0.0)
+      << "a negative total of seconds counts as 0";
 }
 
 class SnapshotDirFree : public ::testing::Test {

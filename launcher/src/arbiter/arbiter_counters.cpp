@@ -1,5 +1,7 @@
 #include "arbiter_counters.h"
 
+#include <cmath>
+
 #include <nlohmann/json.hpp>
 
 namespace lull::arbiter {
@@ -34,7 +36,9 @@ ArbiterCounters counters_from_json(const nlohmann::json& value) {
     return object.is_object() && object.contains(key) && object[key].is_number_unsigned() ? object[key].get<std::uint64_t>() : 0;
   };
   const auto seconds = [](const nlohmann::json& object, const char* key) -> double {
-    return object.is_object() && object.contains(key) && object[key].is_number() ? object[key].get<double>() : 0.0;
+    const double total =
+        object.is_object() && object.contains(key) && object[key].is_number() ? object[key].get<double>() : 0.0;
+    return std::isfinite(total) && total >= 0 ? total : 0.0;
   };
   if (value.contains("classes") && value["classes"].is_object()) {
     for (const auto& [name, c] : value["classes"].items()) {

@@ -42,7 +42,8 @@ struct ArbiterCounters {
 };
 
 nlohmann::json to_json(const ArbiterCounters& counters);
-// Missing fields read as 0 (a header written by an older arbiter).
+// Missing fields read as 0 (a header written by an older arbiter), and so do
+// mistyped ones and negative or non-finite seconds (a damaged header).
 ArbiterCounters counters_from_json(const nlohmann::json& value);
 
 }  // namespace lull::arbiter

@@ -7,12 +7,33 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string>
+#include <variant>
 
 #include "atomic_file.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 
 namespace lull::arbiter {
+
+namespace {
+
+// The arbiter gives each submission the next free id: a submit whose id is
+// not above every earlier one (and the header's next_job) would make two
+// jobs of one id, which the ledger and its decision core would tell apart
+// differently. Advances `next_job` past a submit's id.
+void check_job_id_is_new(const JournalRecord& record, JobId& next_job) {
+  const auto* submit = std::get_if<SubmitRecord>(&record.what);
+  if (submit == nullptr) return;
+  if (submit->job < next_job) {
+    throw Error(ErrorCode::corrupt, "submit of job " + std::to_string(submit->job) +
+                                        ": job ids were given up to " + std::to_string(next_job - 1) +
+                                        " already; each submission has a new one");
+  }
+  next_job = submit->job + 1;
+}
+
+}  // namespace
 
 ArbiterJournal::ArbiterJournal(std::filesystem::path path, UniqueFd fd, std::size_t bytes)
     : path_(std::move(path)), fd_(std::move(fd)), bytes_(bytes) {}
@@ -32,6 +53,7 @@ JournalContents ArbiterJournal::parse(std::string_view text, const std::string& 
   JournalContents contents;
   std::size_t begin = 0;
   std::size_t line_number = 0;
+  JobId next_job = 1;
   while (begin < text.size()) {
     const std::size_t end = text.find('\n', begin);
     ++line_number;
@@ -48,8 +70,10 @@ JournalContents ArbiterJournal::parse(std::string_view text, const std::string& 
     try {
       if (!contents.header) {
         contents.header = header_from_json(value);
+        next_job = contents.header->next_job;
       } else {
         contents.records.push_back(record_from_json(value));
+        check_job_id_is_new(contents.records.back(), next_job);
       }
     } catch (const Error& e) {
       throw Error(ErrorCode::corrupt, at + ": " + e.message());

@@ -42,7 +42,8 @@ class ArbiterJournal {
   // The journal held in `text`; messages name `where` (the file) and the
   // line. Throws lull::Error(corrupt) for a line that is not the last and
   // is not JSON or not a record (journal_record.h: every field typed and in
-  // range). Pure.
+  // range), or for a submit whose job id is not above every id given
+  // before it (the header's next_job included). Pure.
   static JournalContents parse(std::string_view text, const std::string& where);
 
   // Opens `path` to append after its first `whole_bytes` bytes (the rest, a

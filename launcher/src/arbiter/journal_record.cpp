@@ -15,7 +15,8 @@ constexpr int kJournalVersion = 1;
 // Ranges of the journal's numbers: what this arbiter writes, with room. A
 // number outside is damage, never cut to fit.
 constexpr std::int64_t kMaxTime = 253'402'300'799'999;  // 9999-12-31, in ms since the epoch
-constexpr JobId kMaxJobId = std::numeric_limits<std::int64_t>::max();
+// The next id after any job's must fit too.
+constexpr JobId kMaxJobId = std::numeric_limits<std::int64_t>::max() - 1;
 constexpr int kMaxExitCode = 255;
 
 }  // namespace

@@ -93,7 +93,7 @@ nlohmann::json to_json(const JournalRecord& record);
 nlohmann::json to_json(const JournalHeader& header);
 // Throw lull::Error(corrupt) for a line that is not such a record: a field
 // missing, of the wrong type or out of range (times 0..year 9999, job ids
-// from 1, runs from 1, exit codes 0..255, pids from 1, slots 0..kMaxSlots,
+// 1..2^63-2, runs from 1, exit codes 0..255, pids from 1, slots 0..kMaxSlots,
 // uids and gids 0..2^32-2).
 JournalRecord record_from_json(const nlohmann::json& value);
 JournalHeader header_from_json(const nlohmann::json& value);
