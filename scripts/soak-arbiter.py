@@ -130,9 +130,26 @@ class Node:
         return text.count("resumed from snapshot step") + text.count(": starting at step 0")
 
     def stop(self):
+        """Ends the soak's jobs through the arbiter (a cancel kills every process of a run), then the arbiter.
+        Jobs outlive an arbiter that stops: were it gone first, their `lull run`s (each leads its own
+        process group) are killed by the pids it last reported."""
+        pids = set()
         if self.arbiter.poll() is None:
+            try:
+                for job in self.status()["jobs"]:
+                    pids.add(job["pid"])
+                    self.ask("cancel", str(job["job"]), check=False)
+                wait_for(lambda: not self.status()["jobs"], 60, "the soak's jobs to end")
+                pids.clear()
+            except (SystemExit, subprocess.TimeoutExpired, ValueError) as e:
+                print(f"soak: could not end the jobs through the arbiter: {e}", file=sys.stderr)
             self.arbiter.send_signal(signal.SIGTERM)
             self.arbiter.wait(timeout=30)
+        for pid in pids - {None}:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         self.log.close()
 
 
@@ -144,6 +161,8 @@ def main():
     root = tempfile.mkdtemp(prefix="lull-soak-")
     node = Node(os.path.abspath(options.build), root)
     pid = node.arbiter.pid
+    idle = (open_descriptors(pid), rss_kib(pid))
+    print(f"before any job: arbiter {idle[0]} descriptors, {idle[1]} KiB resident", flush=True)
     samples = []
     began = time.monotonic()
     try:
@@ -174,7 +193,6 @@ def main():
         wait_for(lambda: node.job(tenant) is None, 60, "the tenant to be cancelled")
     finally:
         node.stop()
-        subprocess.run(["pkill", "-KILL", "-f", f"lull run .*{root}"], capture_output=True)
 
     with open(os.path.join(node.state, "events.jsonl")) as f:
         events = [json.loads(line) for line in f if line.strip()]
