@@ -10,6 +10,7 @@
 #include <regex>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -44,6 +45,17 @@ std::string write_file(const ScratchDir& dir, const std::string& name, const std
   const std::string path = (dir.path() / name).string();
   std::ofstream(path) << text;
   return path;
+}
+
+// Paths given where a file is expected that are no regular file, each with
+// why it is refused: a FIFO without a writer (made in `dir`), /dev/zero and
+// a directory.
+std::vector<std::pair<std::string, std::string>> not_regular_files(const ScratchDir& dir) {
+  const std::string fifo = (dir.path() / "fifo").string();
+  EXPECT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  return {{fifo, "it is a FIFO, not a regular file"},
+          {"/dev/zero", "it is a character device, not a regular file"},
+          {dir.path().string(), "it is a directory, not a regular file"}};
 }
 
 const std::string kSmallPolicy = R"([node]
@@ -120,14 +132,7 @@ TEST(PolicyCheck, ADeeplyNestedFileIsAnErrorNotACrash) {
 // arbiter`; a directory was read as an empty policy ("node: missing").
 TEST(PolicyCheck, AFifoDevZeroOrADirectoryIsRefusedByName) {
   ScratchDir dir("policy-check");
-  const std::string fifo = (dir.path() / "policy.toml").string();
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  const std::pair<std::string, std::string> cases[] = {
-      {fifo, "it is a FIFO, not a regular file"},
-      {"/dev/zero", "it is a character device, not a regular file"},
-      {dir.path().string(), "it is a directory, not a regular file"},
-  };
-  for (const auto& [path, why] : cases) {
+  for (const auto& [path, why] : not_regular_files(dir)) {
     const CommandResult run = lull({"policy", "check", path}, std::chrono::seconds(60));
     EXPECT_EQ(run.exit_code, 1) << path << ": -1 means it hung and was killed; " << run.err;
     EXPECT_NE(run.err.find(path + ": cannot read the policy file: " + why), std::string::npos) << run.err;
@@ -212,15 +217,9 @@ slots = 10000000
 
 // The trace is read as the policy is: a FIFO without a writer and /dev/zero
 // hung `lull simulate` in std::ifstream.
-TEST(Simulate, AFifoOrDevZeroAsTheTraceIsRefusedByName) {
+TEST(Simulate, AFifoDevZeroOrADirectoryAsTheTraceIsRefusedByName) {
   ScratchDir dir("simulate");
-  const std::string fifo = (dir.path() / "trace.csv").string();
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
-  const std::pair<std::string, std::string> cases[] = {
-      {fifo, "it is a FIFO, not a regular file"},
-      {"/dev/zero", "it is a character device, not a regular file"},
-  };
-  for (const auto& [path, why] : cases) {
+  for (const auto& [path, why] : not_regular_files(dir)) {
     const CommandResult run =
         lull({"simulate", "--policy", kExamplePolicy, "--trace", path}, std::chrono::seconds(60));
     EXPECT_EQ(run.exit_code, 1) << path << ": -1 means it hung and was killed; " << run.err;
