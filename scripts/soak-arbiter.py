@@ -14,11 +14,9 @@ not preempt and resume the tenant.
     scripts/soak-arbiter.py [--build build] [--cycles 500]
 """
 import argparse
-import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,12 +24,7 @@ import time
 FD_SLACK = 2             # descriptors: at a quiet point the arbiter holds the same set every cycle
 RSS_SLACK_KIB = 4096     # resident memory: the ledger keeps up to 1000 ended jobs (~0.3 KiB each)
 CYCLE_TIMEOUT = 120      # seconds for one preempt/run/resume cycle
-MPI_ENV = {
-    "OMPI_ALLOW_RUN_AS_ROOT": "1",
-    "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-    "OMPI_MCA_rmaps_base_oversubscribe": "1",
-    "LULL_LOG_LEVEL": "info",  # the ranks say where they restored from (the soak waits for it)
-}
+# The arbiter tests' policy on 2 slots, with a grace that holds on a busy machine.
 POLICY = """
 [node]
 slots = 2
@@ -57,21 +50,12 @@ slots = 2
 """
 
 
-def environment(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LULL_")}
-    env.update(MPI_ENV)
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise SystemExit(f"soak: timed out after {timeout} s waiting for {what}")
+def harness(build):
+    """tests/arbiter/arbiter_test.py, the arbiter tests' harness (Arbiter, wait_for), on `build`'s binaries."""
+    os.environ["LULL_BIN_DIR"] = os.path.join(build, "bin")
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "arbiter"))
+    import arbiter_test
+    return arbiter_test
 
 
 def open_descriptors(pid):
@@ -83,74 +67,29 @@ def rss_kib(pid):
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
-    raise SystemExit(f"soak: no VmRSS for pid {pid}")
+    raise AssertionError(f"no VmRSS for pid {pid}")
 
 
-class Node:
-    def __init__(self, build, root):
-        self.lull = os.path.join(build, "bin", "lull")
-        self.train = os.path.join(build, "bin", "train_mlp")
-        self.root = root
-        self.state = os.path.join(root, "state")
-        self.socket = os.path.join(self.state, "arbiter.sock")
-        policy = os.path.join(root, "policy.toml")
-        with open(policy, "w") as f:
-            f.write(POLICY)
-        self.log = open(os.path.join(root, "arbiter.log"), "a")
-        self.arbiter = subprocess.Popen([self.lull, "arbiter", "--policy", policy, "--state-dir", self.state],
-                                        env=environment(), stdout=self.log, stderr=self.log)
-        wait_for(lambda: self.arbiter.poll() is not None or self.ask("status", check=False) is not None, 20,
-                 "the arbiter to answer")
-        if self.arbiter.poll() is not None:
-            raise SystemExit("soak: the arbiter exited; see " + self.log.name)
-
-    def ask(self, *args, check=True):
-        result = subprocess.run([self.lull, *args], env=environment(LULL_ARBITER_SOCKET=self.socket),
-                                capture_output=True, text=True, timeout=60)
-        if result.returncode != 0:
-            if check:
-                raise SystemExit(f"soak: lull {' '.join(args)}: {result.stderr}")
-            return None
-        return result.stdout
-
-    def status(self):
-        return json.loads(self.ask("status", "--json"))
-
-    def submit(self, tenant, job_class, ranks, ckpt, *program):
-        return json.loads(self.ask("submit", "--json", "--tenant", tenant, "--class", job_class, "--ranks", str(ranks),
-                                   "--ckpt-dir", ckpt, "--", *program))["job"]
-
-    def job(self, job):
-        return next((j for j in self.status()["jobs"] if j["job"] == job), None)
-
-    def restores(self, job):
-        """How many runs of `job` have got as far as restoring (rank 0 says where it starts)."""
-        with open(os.path.join(self.state, "jobs", f"{job}.log")) as f:
-            text = f.read()
-        return text.count("resumed from snapshot step") + text.count(": starting at step 0")
-
-    def stop(self):
-        """Ends the soak's jobs through the arbiter (a cancel kills every process of a run), then the arbiter.
-        Jobs outlive an arbiter that stops: were it gone first, their `lull run`s (each leads its own
-        process group) are killed by the pids it last reported."""
-        pids = set()
-        if self.arbiter.poll() is None:
-            try:
-                for job in self.status()["jobs"]:
-                    pids.add(job["pid"])
-                    self.ask("cancel", str(job["job"]), check=False)
-                wait_for(lambda: not self.status()["jobs"], 60, "the soak's jobs to end")
-                pids.clear()
-            except (SystemExit, subprocess.TimeoutExpired, ValueError) as e:
-                print(f"soak: could not end the jobs through the arbiter: {e}", file=sys.stderr)
-            self.arbiter.send_signal(signal.SIGTERM)
-            self.arbiter.wait(timeout=30)
-        for pid in pids - {None}:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.log.close()
+def end_jobs_and_stop(node, wait_for):
+    """Ends the soak's jobs through the arbiter (a cancel kills every process of a run), then the arbiter.
+    Jobs outlive an arbiter that stops: were it gone first, their `lull run`s (each leads its own
+    process group) are killed by the pids it last reported."""
+    pids = set()
+    if node.process.poll() is None:
+        try:
+            for job in node.status()["jobs"]:
+                pids.add(job["pid"])
+                node.lull("cancel", str(job["job"]), check=False)
+            wait_for(lambda: not node.status()["jobs"], 60, "the soak's jobs to end")
+            pids.clear()
+        except (AssertionError, ValueError) as e:
+            print(f"soak: could not end the jobs through the arbiter: {e}", file=sys.stderr)
+    node.stop()
+    for pid in pids - {None}:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def main():
@@ -158,48 +97,65 @@ def main():
     parser.add_argument("--build", default="build", help="the build directory (bin/lull, bin/train_mlp)")
     parser.add_argument("--cycles", type=int, default=500, help="preempt/resume cycles (default 500)")
     options = parser.parse_args()
+    tests = harness(os.path.abspath(options.build))
+    wait_for = tests.wait_for
     root = tempfile.mkdtemp(prefix="lull-soak-")
-    node = Node(os.path.abspath(options.build), root)
-    pid = node.arbiter.pid
+    policy = os.path.join(root, "policy.toml")
+    with open(policy, "w") as f:
+        f.write(POLICY)
+    node = tests.Arbiter(root, policy=policy)
+    node.start()
+    pid = node.process.pid
     idle = (open_descriptors(pid), rss_kib(pid))
     print(f"before any job: arbiter {idle[0]} descriptors, {idle[1]} KiB resident", flush=True)
+
+    def job(number):
+        return next((j for j in node.status()["jobs"] if j["job"] == number), None)
+
+    def restores(number):
+        """How many runs of job `number` have got as far as restoring (rank 0 says where it starts)."""
+        text = node.job_log(number)
+        return text.count("resumed from snapshot step") + text.count(": starting at step 0")
+
     samples = []
     began = time.monotonic()
     try:
-        tenant = node.submit("acme", "spot", 2, os.path.join(root, "ckpt", "tenant"), node.train,
+        tenant = node.submit("acme", "spot", 2, os.path.join(root, "ckpt", "tenant"), tests.TRAIN,
                              "--steps", "100000000", "--step-ms", "5")
         internal_ckpt = os.path.join(root, "ckpt", "internal")
         for cycle in range(1, options.cycles + 1):
-            wait_for(lambda: (node.job(tenant) or {}).get("state") == "running" and node.job(tenant)["run"] == cycle,
+            wait_for(lambda: (job(tenant) or {}).get("state") == "running" and job(tenant)["run"] == cycle,
                      CYCLE_TIMEOUT, f"cycle {cycle}: the tenant's run {cycle}")
-            wait_for(lambda: node.restores(tenant) >= cycle, CYCLE_TIMEOUT, f"cycle {cycle}: the tenant's ranks to restore")
+            wait_for(lambda: restores(tenant) >= cycle, CYCLE_TIMEOUT, f"cycle {cycle}: the tenant's ranks to restore")
             time.sleep(0.3)  # some steps into the run
             internal = node.submit("frontier", "internal", 1, internal_ckpt, "/bin/true")
             wait_for(lambda: any(e["job"] == internal for e in node.status()["ended"]), CYCLE_TIMEOUT,
                      f"cycle {cycle}: internal job {internal} to end")
-            wait_for(lambda: (node.job(tenant) or {}).get("run") == cycle + 1, CYCLE_TIMEOUT,
+            wait_for(lambda: (job(tenant) or {}).get("run") == cycle + 1, CYCLE_TIMEOUT,
                      f"cycle {cycle}: the tenant to resume")
             outcome = next(e for e in node.status()["ended"] if e["job"] == internal)
             if outcome["outcome"] != "finished":
-                raise SystemExit(f"soak: cycle {cycle}: internal job {internal} {outcome['outcome']}: {outcome['reason']}")
-            wait_for(lambda: (node.job(tenant) or {}).get("state") == "running", CYCLE_TIMEOUT,
+                raise AssertionError(f"cycle {cycle}: internal job {internal} {outcome['outcome']}: {outcome['reason']}")
+            wait_for(lambda: (job(tenant) or {}).get("state") == "running", CYCLE_TIMEOUT,
                      f"cycle {cycle}: the tenant running again")
             samples.append((open_descriptors(pid), rss_kib(pid)))
             if cycle % 50 == 0 or cycle == 1:
                 print(f"cycle {cycle:4d}: arbiter {samples[-1][0]} descriptors, {samples[-1][1]} KiB resident, "
                       f"{time.monotonic() - began:.0f} s", flush=True)
-        step = node.job(tenant)["step"]
-        node.ask("cancel", str(tenant))
-        wait_for(lambda: node.job(tenant) is None, 60, "the tenant to be cancelled")
+        step = job(tenant)["step"]
+        node.lull("cancel", str(tenant))
+        wait_for(lambda: job(tenant) is None, 60, "the tenant to be cancelled")
+    except AssertionError as e:
+        print(f"soak: FAILED: {e} (kept {root})")
+        return 1
     finally:
-        node.stop()
+        end_jobs_and_stop(node, wait_for)
 
-    with open(os.path.join(node.state, "events.jsonl")) as f:
-        events = [json.loads(line) for line in f if line.strip()]
-    notices = sum(1 for e in events if e["job"] == tenant and e["event"] == "notice")
-    resumes = sum(1 for e in events if e["job"] == tenant and e["event"] == "resume")
-    preempted = sum(1 for e in events if e["job"] == tenant and e["event"] == "exit" and e["exit_code"] == 75)
-    steps = [e["step"] for e in events if e["job"] == tenant and e["event"] == "checkpoint"]
+    events = node.job_events(tenant)
+    notices = sum(1 for e in events if e["event"] == "notice")
+    resumes = sum(1 for e in events if e["event"] == "resume")
+    preempted = sum(1 for e in events if e["event"] == "exit" and e["exit_code"] == 75)
+    steps = [e["step"] for e in events if e["event"] == "checkpoint"]
     fds = [s[0] for s in samples]
     rss = [s[1] for s in samples]
     print(f"{options.cycles} cycles in {time.monotonic() - began:.0f} s: the tenant was noticed {notices} times, "

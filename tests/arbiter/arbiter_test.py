@@ -75,8 +75,10 @@ def digest_of(text):
 class Arbiter:
     """One `lull arbiter` on a scratch state directory."""
 
-    def __init__(self, root, slots=None, socket=None, socket_group=None, lull=LULL, options=(), preexec_fn=None):
+    def __init__(self, root, slots=None, socket=None, socket_group=None, lull=LULL, options=(), preexec_fn=None,
+                 policy=POLICY):
         self.program = lull
+        self.policy = policy
         self.state = os.path.join(root, "state")
         self.socket = socket or os.path.join(self.state, "arbiter.sock")
         self.log_path = os.path.join(root, "arbiter.log")
@@ -87,7 +89,7 @@ class Arbiter:
         self.process = None
 
     def start(self):
-        command = [self.program, "arbiter", "--policy", POLICY, "--state-dir", self.state, "--socket", self.socket]
+        command = [self.program, "arbiter", "--policy", self.policy, "--state-dir", self.state, "--socket", self.socket]
         if self.slots:
             command += ["--slots", str(self.slots)]
         if self.socket_group:
