@@ -22,7 +22,7 @@ import tempfile
 import time
 
 FD_SLACK = 2             # descriptors: at a quiet point the arbiter holds the same set every cycle
-RSS_SLACK_KIB = 4096     # resident memory: the ledger keeps up to 1000 ended jobs (~0.3 KiB each)
+RSS_SLACK_KIB = 4096     # resident memory: the ledger keeps up to 1000 ended jobs (about 2.6 KiB each)
 CYCLE_TIMEOUT = 120      # seconds for one preempt/run/resume cycle
 # The arbiter tests' policy on 2 slots, with a grace that holds on a busy machine.
 POLICY = """
