@@ -30,6 +30,7 @@
 #include <cstring>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -192,11 +193,16 @@ int run_write(const Options& options, int rank, int ranks, MPI_Comm comm) {
   lull::StoreOptions store_options;
   store_options.keep = options.keep;
 
-  // Rank 0 creates the directory first, so no two ranks race to create it.
+  // Rank 0 creates the directory first, so no two ranks race to create it,
+  // and, as the one that commits, holds its writer lock until it is done: a
+  // second job on the same directory stops here.
   std::string setup_error;
+  std::optional<lull::SnapshotStore> committer;
   if (rank == 0) {
     try {
-      lull::SnapshotStore store(options.dir, store_options);
+      lull::StoreOptions locking = store_options;
+      locking.lock_as_job = "write_snapshot";
+      committer.emplace(options.dir, locking);
     } catch (const lull::Error& error) {
       setup_error = error.what();
     }
@@ -205,7 +211,7 @@ int run_write(const Options& options, int rank, int ranks, MPI_Comm comm) {
     if (rank == 0) std::cerr << "write_snapshot: " << setup_error << "\n";
     return 1;
   }
-  const lull::SnapshotStore store(options.dir, store_options);
+  const lull::SnapshotStore store = committer ? *committer : lull::SnapshotStore(options.dir, store_options);
 
   // A failure on one rank becomes a failed report, so the commit names it
   // instead of waiting for a shard that will never come.

@@ -12,6 +12,7 @@ const char* error_code_name(ErrorCode code) noexcept {
     case ErrorCode::io: return "io";
     case ErrorCode::hdf5: return "hdf5";
     case ErrorCode::incomplete: return "incomplete";
+    case ErrorCode::in_use: return "in_use";
     case ErrorCode::unsupported: return "unsupported";
     case ErrorCode::internal: return "internal";
   }

@@ -10,25 +10,9 @@
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull {
-
-namespace {
-
-// Closes the descriptor on every path out of read_regular_file.
-class ClosingFd {
- public:
-  explicit ClosingFd(int fd) noexcept : fd_(fd) {}
-  ~ClosingFd() { ::close(fd_); }
-  ClosingFd(const ClosingFd&) = delete;
-  ClosingFd& operator=(const ClosingFd&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
-
-}  // namespace
 
 std::string_view file_type_name(unsigned mode) noexcept {
   switch (mode & S_IFMT) {
@@ -71,7 +55,7 @@ RegularFileContent read_regular_file(const std::filesystem::path& path, std::siz
     if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) throw not_regular(info.st_mode);
     throw failed(err, "open");
   }
-  const ClosingFd fd(raw_fd);
+  const UniqueFd fd(raw_fd);
   struct stat info {};
   if (::fstat(fd.get(), &info) != 0) throw failed(errno, "fstat");
   if (!S_ISREG(info.st_mode)) throw not_regular(info.st_mode);

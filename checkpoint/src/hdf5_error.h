@@ -2,9 +2,10 @@
 // The HDF5 mapper: the only place an HDF5 failure becomes a lull::Error.
 //
 // HDF5's automatic error printing is switched off the first time any of
-// these is used; the error stack is read instead and its innermost message
-// goes into the Error's detail (an errno inside it, ENOSPC say, decides the
-// code and the hint).
+// these is used; the error stack is read instead. When a driver call in it
+// reports an errno (ENOSPC, EIO, ...), the Error is the errno mapper's (the
+// system's own text, "No space left on device", its code and hint) with
+// HDF5's messages after it; otherwise it is Error(hdf5) with those messages.
 
 #include <hdf5.h>
 

@@ -31,6 +31,9 @@ class Hid {
   operator hid_t() const noexcept { return id_; }  // NOLINT: reads like the C API it wraps
   bool valid() const noexcept { return id_ >= 0; }
 
+  // Gives up ownership: the caller closes the returned identifier.
+  hid_t release() noexcept { return std::exchange(id_, H5I_INVALID_HID); }
+
   // Releases now; returns false when HDF5 reported a failure (a file close
   // that could not flush; see hdf5_exit_guard.h for what follows). Never
   // throws.

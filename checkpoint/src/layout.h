@@ -10,7 +10,8 @@ namespace lull::detail {
 
 inline constexpr std::string_view kRootFile = "root.h5";
 inline constexpr std::string_view kLatestFile = "LATEST";
-inline constexpr std::string_view kLockFile = ".lock";
+inline constexpr std::string_view kLockFile = ".lock";            // in a pending directory
+inline constexpr std::string_view kWriterLockFile = ".writer.lock";  // in the snapshot directory
 inline constexpr std::string_view kPendingPrefix = ".pending-";
 inline constexpr std::string_view kTrashPrefix = ".trash-";
 inline constexpr std::string_view kPartialSuffix = ".partial";

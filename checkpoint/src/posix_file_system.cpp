@@ -11,25 +11,12 @@
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/unique_fd.h"
 #include "lull/checkpoint/file_system.h"
 
 namespace lull {
 
 namespace {
-
-class FileDescriptor {
- public:
-  explicit FileDescriptor(int fd) noexcept : fd_(fd) {}
-  ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  FileDescriptor(const FileDescriptor&) = delete;
-  FileDescriptor& operator=(const FileDescriptor&) = delete;
-  int get() const noexcept { return fd_; }
-
- private:
-  int fd_;
-};
 
 FileKind kind_of(mode_t mode) noexcept {
   if (S_ISREG(mode)) return FileKind::regular;
@@ -127,9 +114,15 @@ class PosixRandomAccessFile final : public RandomAccessFile {
     return static_cast<std::uint64_t>(st.st_size);
   }
 
+  void truncate(std::uint64_t size) override {
+    while (::ftruncate(fd_.get(), static_cast<off_t>(size)) != 0) {
+      if (errno != EINTR) throw_errno("ftruncate", path_.string());
+    }
+  }
+
  private:
   std::filesystem::path path_;
-  FileDescriptor fd_;
+  UniqueFd fd_;
 };
 
 class PosixFileSystem final : public FileSystem {
@@ -147,12 +140,12 @@ class PosixFileSystem final : public FileSystem {
   }
 
   void sync_file(const std::filesystem::path& file) override {
-    FileDescriptor fd(open_regular(file, O_RDONLY));
+    UniqueFd fd(open_regular(file, O_RDONLY));
     if (::fsync(fd.get()) != 0) throw_errno("fsync", file.string());
   }
 
   void sync_dir(const std::filesystem::path& dir) override {
-    FileDescriptor fd(open_directory(dir));
+    UniqueFd fd(open_directory(dir));
     if (::fsync(fd.get()) != 0) throw_errno("fsync", dir.string());
   }
 
@@ -200,6 +193,10 @@ class PosixFileSystem final : public FileSystem {
 
   std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) override {
     return std::make_unique<PosixRandomAccessFile>(file, open_regular(file, writable ? O_RDWR : O_RDONLY));
+  }
+
+  std::unique_ptr<RandomAccessFile> create_file(const std::filesystem::path& file, mode_t mode) override {
+    return std::make_unique<PosixRandomAccessFile>(file, open_regular(file, O_RDWR | O_CREAT | O_TRUNC, mode));
   }
 
   FileStatus status(const std::filesystem::path& path) override {

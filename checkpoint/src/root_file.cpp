@@ -1,6 +1,5 @@
 #include "root_file.h"
 
-#include <ctime>
 #include <string>
 #include <vector>
 
@@ -8,7 +7,9 @@
 #include "hdf5_attributes.h"
 #include "hdf5_error.h"
 #include "hdf5_handle.h"
+#include "hdf5_output_file.h"
 #include "hdf5_types.h"
+#include "lull/base/utc_time.h"
 #include "shard_file.h"
 
 namespace lull::detail {
@@ -24,24 +25,23 @@ std::string escape_vds_name(const std::string& name) {
 
 namespace {
 
-std::string iso8601_utc(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm {};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 class RootWriter {
  public:
-  RootWriter(const std::filesystem::path& path, const Manifest& manifest) : path_(path.string()), m_(manifest) {
+  RootWriter(FileSystem& fs, const std::filesystem::path& path, mode_t mode, const Manifest& manifest)
+      : path_(path.string()), m_(manifest) {
     Hid fapl(check_id(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate", path_));
     check_status(H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110), "H5Pset_libver_bounds", path_);
-    file_ = Hid(check_id(H5Fcreate(path_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate", path_));
+    file_ = Hdf5OutputFile(fs, path, mode, fapl);
   }
 
+  // Throws on failure; the file is then abandoned (by file_'s destructor).
   void write() {
+    write_objects();
+    file_.close();
+  }
+
+ private:
+  void write_objects() {
     write_attribute(file_, "format", std::string("lull"));
     write_attribute(file_, "format_version", static_cast<std::int64_t>(m_.format_version));
     write_attribute(file_, "step", m_.step);
@@ -74,11 +74,8 @@ class RootWriter {
     check_status(H5Dwrite(dataset, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, json.data()), "H5Dwrite",
                  path_ + ":" + kManifestPath);
     write_attribute(dataset, "checksum", checksum_text(checksum(json.data(), json.size())));
-    dataset = Hid();
-    if (!file_.close()) throw hdf5_error("H5Fclose", path_);
   }
 
- private:
   Hid group(hid_t parent, const char* name) {
     return Hid(check_id(H5Gcreate2(parent, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), "H5Gcreate2",
                         path_ + ":" + name));
@@ -122,13 +119,13 @@ class RootWriter {
 
   std::string path_;
   const Manifest& m_;
-  Hid file_;
+  Hdf5OutputFile file_;
 };
 
 }  // namespace
 
-void write_root_file(const std::filesystem::path& path, const Manifest& manifest) {
-  RootWriter(path, manifest).write();
+void write_root_file(FileSystem& fs, const std::filesystem::path& path, mode_t mode, const Manifest& manifest) {
+  RootWriter(fs, path, mode, manifest).write();
 }
 
 }  // namespace lull::detail

@@ -11,9 +11,12 @@
 //   /metadata            user key/values as string attributes
 //   /lull/manifest       the manifest JSON (u8), attribute "checksum"
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
 
+#include "lull/checkpoint/file_system.h"
 #include "manifest.h"
 
 namespace lull::detail {
@@ -24,8 +27,10 @@ inline constexpr const char* kManifestPath = "/lull/manifest";
 // printf-like pattern there, so it is doubled.
 std::string escape_vds_name(const std::string& name);
 
-// Writes `manifest`'s root file at `path` (shard files are named relative
-// to its directory). Does not fsync.
-void write_root_file(const std::filesystem::path& path, const Manifest& manifest);
+// Writes `manifest`'s root file at `path`, created through `fs` with `mode`
+// (shard files are named relative to its directory). Does not fsync. On
+// failure (Error; ENOSPC in the system's words) nothing of HDF5's stays
+// open; the incomplete file is left for the caller to remove.
+void write_root_file(FileSystem& fs, const std::filesystem::path& path, mode_t mode, const Manifest& manifest);
 
 }  // namespace lull::detail

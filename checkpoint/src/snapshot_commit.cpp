@@ -151,6 +151,16 @@ std::vector<std::uint64_t> apply_retention(FileSystem& fs, const std::filesystem
   return removed;
 }
 
+// Removes a pending directory that will never commit. Never throws: the
+// commit's own error is the one to report.
+void discard_pending(FileSystem& fs, const std::filesystem::path& pending) noexcept {
+  try {
+    fs.remove_all(pending);
+  } catch (const std::exception& e) {
+    log::warn("could not remove " + pending.string() + " (removed by the next commit): " + e.what());
+  }
+}
+
 std::uint64_t payload_bytes(const Manifest& m) {
   std::uint64_t bytes = 0;
   for (const auto& t : m.tensors) {
@@ -170,61 +180,91 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
   if (options.keep < 1) throw Error(ErrorCode::invalid_argument, "keep must be at least 1");
   const auto pending = dir / pending_dir_name(step);
   const auto final_dir = dir / snapshot_dir_name(step);
+  const bool ours = options.writer_lock != nullptr && options.writer_lock->held();
+  if (auto holder = ours ? std::nullopt : WriterLock::holder(dir)) {
+    throw Error(ErrorCode::in_use,
+                "snapshot of step " + std::to_string(step) + " not committed: " + dir.string() + " belongs to " +
+                    holder->describe(),
+                {}, {}, "one snapshot directory has one live job at a time");
+  }
 
   Manifest manifest;
   try {
     manifest = build_manifest(step, check_reports(step, reports));
   } catch (const Error& e) {
-    if (e.code() == ErrorCode::incomplete) fs.remove_all(pending);  // nothing in it will ever commit
+    if (e.code() == ErrorCode::incomplete) discard_pending(fs, pending);  // nothing in it will ever commit
     throw;
   }
 
-  PendingLock lock = PendingLock::shared(pending);
-  if (!lock.still_linked()) {
-    throw Error(ErrorCode::incomplete, "pending snapshot " + pending.string() + " was removed before its commit");
-  }
-  tidy_pending(fs, pending, manifest);
-
-  const auto root_partial = pending / (std::string(kRootFile) + std::string(kPartialSuffix));
-  write_root_file(root_partial, manifest);
-  fs.set_mode(root_partial, options.file_mode);
-  fs.sync_file(root_partial);
-  fs.rename(root_partial, pending / kRootFile);
-  lock.release();
-  fs.remove_all(pending / kLockFile);
-  fs.sync_dir(pending);
-
-  // Steps newer than this one belong to a timeline the job left when it
-  // resumed from an older snapshot; readers try the newest step first, so
-  // they go before the commit point.
+  // Until the commit point a failure leaves nothing behind: the pending
+  // directory (every rank's shard, the root file) is removed, so a full
+  // disk gets its space back and the previous snapshot stays the latest.
   std::vector<std::uint64_t> abandoned;
-  for (const auto& e : list_snapshots(fs, dir)) {
-    if (e.step <= step) break;
-    remove_snapshot_dir(fs, dir, e.path.filename().string());
-    abandoned.push_back(e.step);
+  bool swapped = false;  // the same step was committed before; its old directory is now at `pending`
+  try {
+    PendingLock lock = PendingLock::shared(pending);
+    if (!lock.still_linked()) {
+      throw Error(ErrorCode::incomplete, "pending snapshot " + pending.string() + " was removed before its commit");
+    }
+    tidy_pending(fs, pending, manifest);
+
+    const auto root_partial = pending / (std::string(kRootFile) + std::string(kPartialSuffix));
+    write_root_file(fs, root_partial, options.file_mode, manifest);
+    fs.set_mode(root_partial, options.file_mode);
+    fs.sync_file(root_partial);
+    fs.rename(root_partial, pending / kRootFile);
+    lock.release();
+    fs.remove_all(pending / kLockFile);
+    fs.sync_dir(pending);
+
+    // Steps newer than this one belong to a timeline the job left when it
+    // resumed from an older snapshot; readers try the newest step first, so
+    // they go before the commit point.
+    for (const auto& e : list_snapshots(fs, dir)) {
+      if (e.step <= step) break;
+      remove_snapshot_dir(fs, dir, e.path.filename().string());
+      abandoned.push_back(e.step);
+    }
+
+    // The commit point: the directory appears under its final name whole.
+    std::error_code ec;
+    if (std::filesystem::exists(final_dir, ec)) {
+      // Same step committed before (a resumed job reaching it again): swap
+      // atomically, then drop the old one.
+      fs.exchange(pending, final_dir);
+      swapped = true;
+      fs.sync_dir(dir);
+    } else {
+      fs.rename(pending, final_dir);
+      fs.sync_dir(dir);
+    }
+  } catch (...) {
+    discard_pending(fs, pending);
+    throw;
   }
 
-  // The commit point: the directory appears under its final name whole.
-  if (std::filesystem::exists(final_dir)) {
-    // Same step committed before (a resumed job reaching it again): swap
-    // atomically, then drop the old one.
-    fs.exchange(pending, final_dir);
-    fs.sync_dir(dir);
-    remove_snapshot_dir(fs, dir, pending.filename().string());
-  } else {
-    fs.rename(pending, final_dir);
-    fs.sync_dir(dir);
-  }
-  write_latest(fs, dir, step, options.file_mode);
-
+  // Committed and durable. What follows is housekeeping: a failure there is
+  // reported in the result, never as a failed commit.
   CommitResult result;
+  const auto housekeeping = [&](const char* what, auto&& body) {
+    try {
+      body();
+    } catch (const std::exception& e) {
+      result.warnings.push_back(std::string(what) + ": " + e.what());
+      log::warn("snapshot step " + std::to_string(step) + " is committed, but " + what + " failed: " + e.what());
+    }
+  };
+  if (swapped) {
+    housekeeping("removing the replaced snapshot", [&] { remove_snapshot_dir(fs, dir, pending.filename().string()); });
+  }
+  housekeeping("updating LATEST", [&] { write_latest(fs, dir, step, options.file_mode); });
   result.step = step;
   result.path = final_dir;
   result.root_file = final_dir / kRootFile;
   result.bytes = payload_bytes(manifest);
-  result.removed_steps = apply_retention(fs, dir, step, options.keep);
+  housekeeping("retention", [&] { result.removed_steps = apply_retention(fs, dir, step, options.keep); });
   result.removed_steps.insert(result.removed_steps.begin(), abandoned.begin(), abandoned.end());
-  remove_leftovers(fs, dir);
+  housekeeping("removing leftovers", [&] { remove_leftovers(fs, dir); });
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log::debug("committed snapshot step " + std::to_string(step) + " at " + final_dir.string());
   return result;

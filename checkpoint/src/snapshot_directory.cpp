@@ -60,8 +60,14 @@ std::vector<SnapshotEntry> snapshots_in_preference_order(FileSystem& fs, const s
 
 void write_latest(FileSystem& fs, const std::filesystem::path& dir, std::uint64_t step, mode_t mode) {
   auto partial = dir / (std::string(kLatestFile) + std::string(kPartialSuffix));
-  fs.write_file(partial, snapshot_dir_name(step) + "\n", mode);
-  fs.rename(partial, dir / kLatestFile);
+  try {
+    fs.write_file(partial, snapshot_dir_name(step) + "\n", mode);
+    fs.rename(partial, dir / kLatestFile);
+  } catch (const Error&) {
+    std::error_code ec;
+    std::filesystem::remove(partial, ec);  // a partial LATEST holds space and says nothing
+    throw;
+  }
   fs.sync_dir(dir);
 }
 

@@ -59,6 +59,9 @@ SnapshotStore::SnapshotStore(std::filesystem::path dir, StoreOptions options)
     : dir_(std::move(dir)), options_(options) {
   if (options_.keep < 1) throw Error(ErrorCode::invalid_argument, "keep must be at least 1");
   check_directory(dir_, options_.create, options_.fs ? *options_.fs : FileSystem::posix());
+  if (!options_.lock_as_job.empty()) {
+    writer_lock_ = std::make_shared<const WriterLock>(WriterLock::acquire(dir_, options_.lock_as_job));
+  }
 }
 
 std::vector<SnapshotEntry> SnapshotStore::committed() const {
@@ -108,6 +111,7 @@ CommitResult SnapshotStore::commit(std::uint64_t step, const std::vector<ShardRe
   CommitOptions options;
   options.keep = options_.keep;
   options.fs = options_.fs;
+  options.writer_lock = writer_lock_.get();
   return commit_snapshot(dir_, step, reports, options);
 }
 

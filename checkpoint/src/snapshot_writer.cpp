@@ -1,5 +1,6 @@
 #include "lull/checkpoint/snapshot_writer.h"
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -7,9 +8,11 @@
 #include "hdf5_attributes.h"
 #include "hdf5_error.h"
 #include "hdf5_handle.h"
+#include "hdf5_output_file.h"
 #include "hdf5_types.h"
 #include "layout.h"
 #include "lull/base/error.h"
+#include "lull/base/log.h"
 #include "lull/base/names.h"
 #include "pending_lock.h"
 #include "shard_sink.h"
@@ -79,24 +82,21 @@ class SnapshotWriter::Impl {
     pending_ = dir / pending_dir_name(step);
     lock_ = PendingLock::join(fs_, pending_, options_.dir_mode);
     partial_ = pending_ / (report_.file + std::string(kPartialSuffix));
-
-    Hid fapl = shard_file_access();
-    file_ = Hid(check_id(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), "H5Fcreate", partial_));
-    fs_.set_mode(partial_, options_.file_mode);
-    write_attribute(file_, "format", std::string(kShardFormat));
-    write_attribute(file_, "step", step);
-    write_attribute(file_, "rank", static_cast<std::int64_t>(rank));
-    tensors_ = make_group(file_, kTensorsGroup);
-    Hid ranks = make_group(file_, kRanksGroup);
-    blobs_ = make_group(ranks, std::to_string(rank).c_str());
-    sink_ = std::make_unique<ShardSink>(fs_.open_file(partial_, /*writable=*/true));
+    io([&] {
+      file_ = Hdf5OutputFile(fs_, partial_, options_.file_mode, shard_file_access());
+      fs_.set_mode(partial_, options_.file_mode);
+      write_attribute(file_, "format", std::string(kShardFormat));
+      write_attribute(file_, "step", step);
+      write_attribute(file_, "rank", static_cast<std::int64_t>(rank));
+      tensors_ = make_group(file_, kTensorsGroup);
+      Hid ranks = make_group(file_, kRanksGroup);
+      blobs_ = make_group(ranks, std::to_string(rank).c_str());
+      sink_ = std::make_unique<ShardSink>(fs_.open_file(partial_, /*writable=*/true));
+    });
   }
 
   ~Impl() {
-    sink_.reset();
-    file_ = Hid();
-    tensors_ = Hid();
-    blobs_ = Hid();
+    if (!done_) abandon();
   }
 
   void write_tensor(std::string_view name, DType dtype, const Shape& global_shape, const Shape& offset,
@@ -108,7 +108,7 @@ class SnapshotWriter::Impl {
     shard.bytes = element_count(extent) * dtype_size(dtype);
     if (shard.bytes > 0) {
       if (data == nullptr) throw Error(ErrorCode::invalid_argument, "tensor \"" + shard.name + "\": data is null");
-      const RawWrite raw = write_dataset(tensors_, shard.name, dtype, extent, data, shard.bytes);
+      const RawWrite raw = io([&] { return write_dataset(tensors_, shard.name, dtype, extent, data, shard.bytes); });
       shard.checksum = raw.checksum;
       shard.file_offset = raw.file_offset;
     }
@@ -129,7 +129,8 @@ class SnapshotWriter::Impl {
     validate_name("blob name", name);
     claim(blob_names_, "blob", name);
     BlobRecord blob{std::string(name), bytes.size(), 0, 0};
-    const RawWrite raw = write_dataset(blobs_, blob.name, DType::u8, Shape{bytes.size()}, bytes.data(), bytes.size());
+    const RawWrite raw =
+        io([&] { return write_dataset(blobs_, blob.name, DType::u8, Shape{bytes.size()}, bytes.data(), bytes.size()); });
     blob.checksum = raw.checksum;
     blob.file_offset = raw.file_offset;
     report_.blobs.push_back(std::move(blob));
@@ -141,23 +142,67 @@ class SnapshotWriter::Impl {
   }
 
   ShardReport finish() {
-    if (finished_) throw Error(ErrorCode::invalid_argument, "SnapshotWriter::finish called twice");
-    finished_ = true;
-    tensors_ = Hid();
-    blobs_ = Hid();
-    if (!file_.close()) throw hdf5_error("H5Fclose", partial_.string());
-    report_.file_bytes = sink_->sync();
-    sink_.reset();
-    // Atomic within the pending directory: a shard file of a crashed earlier
-    // attempt at this step is replaced whole or not at all.
-    fs_.rename(partial_, pending_ / report_.file);
-    lock_.release();
-    return report_;
+    if (finish_called_) throw Error(ErrorCode::invalid_argument, "SnapshotWriter::finish called twice");
+    finish_called_ = true;
+    return io([&] {
+      tensors_.close();
+      blobs_.close();
+      file_.close();
+      report_.file_bytes = sink_->sync();
+      sink_.reset();
+      // Atomic within the pending directory: a shard file of a crashed earlier
+      // attempt at this step is replaced whole or not at all.
+      fs_.rename(partial_, pending_ / report_.file);
+      done_ = true;
+      lock_.release();
+      return report_;
+    });
   }
 
  private:
+  // Runs a step that writes to the shard file. The first failure spends the
+  // writer: everything it opened is released and its partial file removed
+  // at once (a full disk gets its space back before the commit fails), and
+  // later calls repeat that failure.
+  template <typename Body>
+  auto io(Body&& body) -> decltype(body()) {
+    if (failure_) {
+      throw Error(failure_->code(), "this snapshot writer failed earlier: " + failure_->message(), {},
+                  failure_->detail(), failure_->hint());
+    }
+    try {
+      return body();
+    } catch (const Error& e) {
+      failure_ = e;
+      abandon();
+      throw;
+    } catch (const std::exception& e) {
+      failure_ = Error(ErrorCode::internal, "writing shard file " + partial_.string() + " failed: " + e.what());
+      abandon();
+      throw *failure_;
+    }
+  }
+
+  // Releases every HDF5 identifier and descriptor this writer holds, writes
+  // nothing more, and removes the partial file. Never throws; idempotent.
+  void abandon() noexcept {
+    sink_.reset();
+    file_.abandon();  // first: HDF5 writes nothing to disk when the groups close
+    tensors_.close();
+    blobs_.close();
+    if (!partial_.empty()) {
+      try {
+        fs_.remove_all(partial_);
+      } catch (const std::exception& e) {
+        log::warn("could not remove the unfinished shard file " + partial_.string() + ": " + e.what());
+      }
+    }
+    lock_.release();
+  }
+
   void make_dirs(const std::filesystem::path& dir) {
-    if (dir.has_parent_path() && dir.parent_path() != dir && !std::filesystem::exists(dir.parent_path())) {
+    std::error_code ec;
+    if (dir.has_parent_path() && dir.parent_path() != dir && !std::filesystem::exists(dir.parent_path(), ec)) {
       make_dirs(dir.parent_path());
     }
     fs_.make_dir(dir, options_.dir_mode);
@@ -198,13 +243,15 @@ class SnapshotWriter::Impl {
   std::filesystem::path pending_;
   std::filesystem::path partial_;
   PendingLock lock_;
-  Hid file_;
+  Hdf5OutputFile file_;
   Hid tensors_;
   Hid blobs_;
   std::unique_ptr<ShardSink> sink_;
   std::set<std::string> tensor_names_;
   std::set<std::string> blob_names_;
-  bool finished_ = false;
+  bool finish_called_ = false;
+  bool done_ = false;                // the shard file is durable under its final name
+  std::optional<Error> failure_;     // the first I/O failure; the writer is spent
 };
 
 SnapshotWriter::SnapshotWriter(std::filesystem::path dir, std::uint64_t step, int rank, int world_size,

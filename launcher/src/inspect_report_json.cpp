@@ -4,6 +4,7 @@
 
 #include "human_format.h"
 #include "inspect_report.h"
+#include "lull/base/utc_time.h"
 
 namespace lull::cli {
 
@@ -29,7 +30,7 @@ void print_json(const InspectReport& report, std::ostream& out) {
                {"step", report.step},
                {"job", report.job.empty() ? Json() : Json(report.job)},
                {"world_size", report.world_size},
-               {"created", format_utc(report.created_unix)},
+               {"created", iso8601_utc(report.created_unix)},
                {"created_unix", report.created_unix}};
 
   Json tensors = Json::array();

@@ -4,6 +4,7 @@
 
 #include "human_format.h"
 #include "inspect_report.h"
+#include "lull/base/utc_time.h"
 
 namespace lull::cli {
 
@@ -87,7 +88,7 @@ void print_text(const InspectReport& report, std::ostream& out) {
       << "root file      " << report.root_file.string() << "\n"
       << "step           " << report.step << "\n"
       << "job            " << (report.job.empty() ? "(not recorded)" : report.job) << "\n"
-      << "created        " << format_utc(report.created_unix) << "\n"
+      << "created        " << iso8601_utc(report.created_unix) << "\n"
       << "world size     " << report.world_size << "\n";
   print_tensors(report, out);
   print_blobs(report, out);

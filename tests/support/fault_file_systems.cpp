@@ -27,6 +27,8 @@ const char* fs_op_name(FsOp op) noexcept {
     case FsOp::file_sync: return "file sync";
     case FsOp::file_size: return "file size";
     case FsOp::status: return "status";
+    case FsOp::create_file: return "create_file";
+    case FsOp::file_truncate: return "file truncate";
   }
   return "?";
 }
@@ -55,6 +57,10 @@ class InterposedFile final : public RandomAccessFile {
   std::uint64_t size() override {
     fs_.before(FsOp::file_size, name_);
     return file_->size();
+  }
+  void truncate(std::uint64_t size) override {
+    fs_.before(FsOp::file_truncate, name_ + " to " + std::to_string(size));
+    file_->truncate(size);
   }
 
  private:
@@ -105,6 +111,11 @@ std::unique_ptr<RandomAccessFile> InterposingFileSystem::open_file(const std::fi
                                                                    bool writable) {
   before(FsOp::open_file, file.string() + (writable ? " (rw)" : " (ro)"));
   return std::make_unique<InterposedFile>(*this, base_.open_file(file, writable), file.string());
+}
+std::unique_ptr<RandomAccessFile> InterposingFileSystem::create_file(const std::filesystem::path& file,
+                                                                     mode_t mode) {
+  before(FsOp::create_file, file.string());
+  return std::make_unique<InterposedFile>(*this, base_.create_file(file, mode), file.string());
 }
 void InterposingFileSystem::set_mode(const std::filesystem::path& path, mode_t mode) {
   before(FsOp::set_mode, path.string());

@@ -41,8 +41,10 @@ enum class FsOp : std::uint8_t {
   file_sync,      // RandomAccessFile::sync
   file_size,      // RandomAccessFile::size
   status,
+  create_file,
+  file_truncate,  // RandomAccessFile::truncate
 };
-inline constexpr std::size_t kFsOpCount = 16;
+inline constexpr std::size_t kFsOpCount = 18;
 
 const char* fs_op_name(FsOp op) noexcept;
 
@@ -61,6 +63,7 @@ class InterposingFileSystem : public FileSystem {
   std::vector<std::string> list_dir(const std::filesystem::path& dir) override;
   void remove_all(const std::filesystem::path& path) override;
   std::unique_ptr<RandomAccessFile> open_file(const std::filesystem::path& file, bool writable) override;
+  std::unique_ptr<RandomAccessFile> create_file(const std::filesystem::path& file, mode_t mode) override;
   void set_mode(const std::filesystem::path& path, mode_t mode) override;
   FileStatus status(const std::filesystem::path& path) override;
 

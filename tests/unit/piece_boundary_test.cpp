@@ -96,6 +96,7 @@ class RecordingFileSystem final : public InterposingFileSystem {
     void read_at(std::uint64_t offset, void* data, std::size_t size) override { file_->read_at(offset, data, size); }
     void sync() override { file_->sync(); }
     std::uint64_t size() override { return file_->size(); }
+    void truncate(std::uint64_t size) override { file_->truncate(size); }
     void start_writeback(std::uint64_t offset, std::uint64_t size) override {
       fs_.note(fs_.writebacks_, offset, size);
       file_->start_writeback(offset, size);

@@ -18,3 +18,4 @@
 #include "lull/checkpoint/snapshot_reader.h"
 #include "lull/checkpoint/snapshot_store.h"
 #include "lull/checkpoint/snapshot_writer.h"
+#include "lull/checkpoint/writer_lock.h"

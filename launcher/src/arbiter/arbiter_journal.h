@@ -21,7 +21,7 @@
 #include <vector>
 
 #include "journal_record.h"
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

@@ -32,7 +32,7 @@
 #include "connection_limits.h"
 #include "descriptor_reserve.h"
 #include "rate_limited_warning.h"
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 #include "unix_socket.h"
 
 namespace lull::arbiter {

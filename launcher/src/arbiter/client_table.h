@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "connection_limits.h"
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 #include "unix_socket.h"
 
 namespace lull::arbiter {

@@ -9,7 +9,7 @@
 
 #include <string_view>
 
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

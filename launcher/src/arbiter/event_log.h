@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "arbiter_event.h"
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

@@ -12,7 +12,7 @@
 #include "job_spec.h"
 #include "lull/policy/duration.h"
 #include "node_ledger.h"
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

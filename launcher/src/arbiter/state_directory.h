@@ -6,7 +6,7 @@
 
 #include <filesystem>
 
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "unique_fd.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::arbiter {
 

@@ -21,6 +21,7 @@ enum class ErrorCode {
   io,                // the operating system refused (ENOSPC, EIO, EACCES, ...)
   hdf5,              // the HDF5 library failed for another reason
   incomplete,        // a commit found ranks that did not all succeed
+  in_use,            // another live process holds it (a snapshot directory another job writes)
   unsupported,       // a valid request this build cannot serve
   internal,          // a broken invariant inside lull
 };

@@ -7,12 +7,14 @@
 // Tensor bytes go through open_file(): HDF5 lays out the file (metadata,
 // contiguous datasets) and lull writes and reads the raw data at the
 // dataset's offset itself, so checksumming overlaps the I/O. HDF5's own
-// metadata writes bypass the seam; a full file system there is tested on a
-// real small tmpfs. Before HDF5 is handed a path, status() says it is a
-// regular file: a symbolic link is never followed and a FIFO, socket or
-// device never opened (a FIFO would block the reader). Tests wrap the default
-// instance (FaultyFileSystem in tests/) to fail the n-th operation with
-// ENOSPC/EIO or to kill the process at the n-th operation.
+// writes to the files lull creates go through create_file() too (lull's
+// HDF5 file driver, hdf5_write_driver.h). Before HDF5 is handed a path to
+// read, status() says it is a regular file: a symbolic link is never
+// followed and a FIFO, socket or device never opened (a FIFO would block
+// the reader). Tests wrap the default instance (FaultyFileSystem in tests/)
+// to fail the n-th operation with ENOSPC/EIO or to kill the process at the
+// n-th operation; a full file system is also tested for real on a small
+// tmpfs.
 //
 // All methods throw lull::Error (through the errno mapper) on failure.
 // Implementations must be thread-safe.
@@ -52,6 +54,8 @@ class RandomAccessFile {
   // fsync.
   virtual void sync() = 0;
   virtual std::uint64_t size() = 0;
+  // Sets the file's size (ftruncate): shorter drops bytes, longer reads as zeros.
+  virtual void truncate(std::uint64_t size) = 0;
 
   // Starts writing [offset, offset+size) to the device without waiting
   // (sync_file_range WRITE), so that sync() later has less left to do. A
@@ -90,6 +94,9 @@ class FileSystem {
   // lstat(2): what `path` is, a symbolic link at its end reported, never
   // followed; FileKind::missing when nothing is there.
   virtual FileStatus status(const std::filesystem::path& path) = 0;
+  // Creates (or truncates) the regular file `file` with `mode` (less the
+  // umask) and opens it for reads and writes.
+  virtual std::unique_ptr<RandomAccessFile> create_file(const std::filesystem::path& file, mode_t mode) = 0;
   // Changes the mode of an existing path.
   virtual void set_mode(const std::filesystem::path& path, mode_t mode) = 0;
 

@@ -15,10 +15,12 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "lull/checkpoint/file_system.h"
 #include "lull/checkpoint/shard_report.h"
+#include "lull/checkpoint/writer_lock.h"
 
 namespace lull {
 
@@ -26,6 +28,9 @@ struct CommitOptions {
   int keep = 2;              // committed snapshots to keep (>= 1), newest first
   FileSystem* fs = nullptr;  // null = FileSystem::posix()
   mode_t file_mode = 0600;
+  // The directory's writer lock, when the caller holds it: a commit into a
+  // directory whose lock someone holds is refused unless it is this one.
+  const WriterLock* writer_lock = nullptr;
 };
 
 struct CommitResult {
@@ -35,12 +40,18 @@ struct CommitResult {
   std::uint64_t bytes = 0;          // tensor and blob bytes
   double seconds = 0;               // time spent in commit_snapshot
   std::vector<std::uint64_t> removed_steps;  // old snapshots retention removed
+  // Failures after the commit point (updating LATEST, retention, removing
+  // leftovers): the snapshot is committed and durable all the same.
+  std::vector<std::string> warnings;
 };
 
 // Throws Error(incomplete) naming the ranks when a report is missing or
-// failed (the pending directory is then removed and the previous snapshot
-// stays latest), Error(invalid_argument) when the shards disagree or do not
-// tile a tensor, Error(io/hdf5) when the file system fails.
+// failed, Error(invalid_argument) when the shards disagree or do not tile a
+// tensor, Error(io/hdf5) when the file system fails before the snapshot is
+// durable (ENOSPC: "No space left on device"), Error(in_use) when the
+// directory's WriterLock (writer_lock.h) is held and not options.writer_lock. After a throw the previous
+// snapshot stays the latest, and the pending directory is removed (every
+// rank's shard file with it) unless the reports themselves disagree.
 CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t step,
                              const std::vector<ShardReport>& reports, const CommitOptions& options = {});
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,7 @@
 #include "lull/checkpoint/snapshot_commit.h"
 #include "lull/checkpoint/snapshot_reader.h"
 #include "lull/checkpoint/snapshot_writer.h"
+#include "lull/checkpoint/writer_lock.h"
 
 namespace lull {
 
@@ -43,6 +45,12 @@ struct StoreOptions {
   int keep = 2;              // committed snapshots kept by commit()
   FileSystem* fs = nullptr;  // null = FileSystem::posix()
   bool create = true;        // create `dir` (mode 0700) when missing
+  // For the process that commits a job's snapshots (the runtime's rank 0):
+  // the store takes the directory's writer lock as this job
+  // (WriterLock::acquire: Error(in_use) naming the holder when another live
+  // job has it), holds it as long as the store or a copy of it lives, and
+  // commits under it. Empty: no lock (readers, and writers of other ranks).
+  std::string lock_as_job;
 };
 
 class SnapshotStore {
@@ -74,7 +82,8 @@ class SnapshotStore {
   // A writer for one rank's part of snapshot `step` in this directory.
   SnapshotWriter writer(std::uint64_t step, int rank, int world_size) const;
 
-  // commit_snapshot() with this store's retention and file system.
+  // commit_snapshot() with this store's retention, file system and writer
+  // lock (commits into a directory another process has locked are refused).
   CommitResult commit(std::uint64_t step, const std::vector<ShardReport>& reports) const;
 
   // Removes leftovers of crashed writers and deleters: .trash-* always,
@@ -85,6 +94,7 @@ class SnapshotStore {
  private:
   std::filesystem::path dir_;
   StoreOptions options_;
+  std::shared_ptr<const WriterLock> writer_lock_;  // when options.lock_as_job is set
 };
 
 }  // namespace lull

@@ -9,7 +9,10 @@
 // Thread-safety: one thread at a time per writer, and (HDF5 being built
 // without thread-safety) one thread at a time for all snapshot I/O of the
 // process. Every method throws lull::Error; after a throw, report the
-// failure with ShardReport::failure() so the commit fails cleanly.
+// failure with ShardReport::failure() so the commit fails cleanly. A failed
+// write or finish() (a full disk, an I/O error) spends the writer at once:
+// every HDF5 object and file descriptor it opened is released and its
+// partial shard file removed; later calls repeat the first failure.
 
 #include <sys/types.h>
 
@@ -38,7 +41,7 @@ class SnapshotWriter {
   // pending area of `step`. 0 <= rank < world_size.
   SnapshotWriter(std::filesystem::path dir, std::uint64_t step, int rank, int world_size,
                  WriterOptions options = {});
-  ~SnapshotWriter();  // never throws; an unfinished shard is left for cleanup
+  ~SnapshotWriter();  // never throws; an unfinished shard file is removed
   SnapshotWriter(SnapshotWriter&&) noexcept;
   SnapshotWriter& operator=(SnapshotWriter&&) noexcept;
 

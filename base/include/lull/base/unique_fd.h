@@ -6,7 +6,7 @@
 
 #include <utility>
 
-namespace lull::arbiter {
+namespace lull {
 
 class UniqueFd {
  public:
@@ -35,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace lull::arbiter
+}  // namespace lull
