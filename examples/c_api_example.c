@@ -10,7 +10,8 @@
  * A preempted run (SIGUSR1 to any rank, or `lull run` getting SIGTERM)
  * exits 75; the same command resumes it, and the last line on rank 0,
  * `checksum <hex>`, is then the same as an uninterrupted run's.
- * Exit codes: 0 finished, 75 preempted, 1 failure, 2 bad command line.
+ * Exit codes: 0 finished, 75 preempted, 74 a snapshot could not be written
+ * (lull.h), 1 failure, 2 bad command line.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -156,15 +157,21 @@ static int train(const flags* f, int rank, int size) {
   }
   if (stop) {
     code = lull_exit_code(rt);
-    if (rank == 0) printf("preempted after step %llu (exit %d)\n", (unsigned long long)step, code);
+    if (code == LULL_EXIT_PREEMPTED) {
+      if (rank == 0) printf("preempted after step %llu (exit %d)\n", (unsigned long long)step, code);
+    } else {
+      fprintf(stderr, "c_api_example: %s\n", lull_last_error());
+    }
   } else {
     code = lull_finish(rt, step);
-    if (code < 0) {
+    if (code == LULL_EXIT_FINISHED) {
+      const uint64_t h = checksum(&s, rank, size);
+      if (rank == 0) printf("finished %llu steps\nchecksum %016llx\n", (unsigned long long)step, (unsigned long long)h);
+    } else {
+      /* 74: the steps are done but the final snapshot is not: no success. */
       fprintf(stderr, "c_api_example: lull_finish: %s\n", lull_last_error());
-      code = 1;
+      if (code < 0) code = 1;
     }
-    const uint64_t h = checksum(&s, rank, size);
-    if (rank == 0) printf("finished %llu steps\nchecksum %016llx\n", (unsigned long long)step, (unsigned long long)h);
   }
   lull_close(rt);
   free(s.field);
@@ -185,8 +192,9 @@ int main(int argc, char** argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   const int code = train(&f, rank, size);
   fflush(stdout);
-  /* A failure on one rank may leave the others inside a collective. */
-  if (code != 0 && code != LULL_EXIT_PREEMPTED) MPI_Abort(MPI_COMM_WORLD, code);
+  /* A failure on one rank may leave the others inside a collective; lull's
+   * exit codes are agreed by every rank. */
+  if (code != 0 && code != LULL_EXIT_PREEMPTED && code != LULL_EXIT_SNAPSHOT_FAILED) MPI_Abort(MPI_COMM_WORLD, code);
   MPI_Finalize();
   return code;
 }

@@ -9,7 +9,8 @@
 // weights, Adam's moments, each rank's random generator and data cursor are
 // protected, so a preempted run resumed with the same command ends with
 // bitwise the same weights as an uninterrupted one: the last line, `digest
-// <hex>`, is a hash of them. Exit codes: 0 finished, 75 preempted.
+// <hex>`, is a hash of them. Exit codes: 0 finished, 75 preempted, 74 a
+// snapshot could not be written (lull/runtime.h), 1 failure.
 #include <mpi.h>
 #include <xxhash.h>
 
@@ -92,7 +93,9 @@ int train(const Flags& flags) {
       std::fflush(stdout);
     }
     if (rt.end_step(step) == lull::StepDecision::stop) {
-      if (rt.rank() == 0) {
+      if (rt.exit_code() != lull::kExitPreempted) {
+        if (rt.rank() == 0) std::fprintf(stderr, "train_mlp: %s\n", rt.exit_reason().c_str());
+      } else if (rt.rank() == 0) {
         std::printf("preempted after step %llu; resume from snapshot step %llu with the same command\n",
                     static_cast<unsigned long long>(step),
                     static_cast<unsigned long long>(rt.last_committed_step().value_or(0)));
@@ -101,10 +104,13 @@ int train(const Flags& flags) {
     }
   }
   const int code = rt.finish(flags.steps);
-  if (rt.rank() == 0) {
+  if (rt.rank() == 0 && code == lull::kExitFinished) {
     std::printf("finished %llu steps on %d ranks, last loss %.6f\ndigest %s\n",
                 static_cast<unsigned long long>(flags.steps), rt.world_size(), loss, digest_of(model.params).c_str());
     std::fflush(stdout);
+  } else if (rt.rank() == 0) {
+    // 74: the steps ran but their result is not saved; no digest to claim.
+    std::fprintf(stderr, "train_mlp: %s\n", rt.exit_reason().c_str());
   }
   return code;
 }

@@ -8,6 +8,7 @@
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 #include "lull/base/log.h"
 #include "lull/checkpoint/snapshot_reader.h"
 #include "lull/checkpoint/snapshot_store.h"
@@ -53,6 +54,9 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
                                  : program + " was killed by " + signal_name(WTERMSIG(status));
   if (exited && code == 0) return {0, "finished"};
   if (exited && code == kExitResumable) return {kExitResumable, "preempted; resumable (" + how + ")"};
+  if (exited && code == kExitSnapshotFailed && !outcome.escalated) {
+    return {code, "failed: a snapshot the job needed could not be written (" + how + "; the job's log says why)"};
+  }
   if (outcome.escalated) {
     if (resumable_step) {
       return {kExitResumable, "preempted; " + how + " after it did not stop in time; resumable from snapshot step " +

@@ -18,7 +18,8 @@
  *   }
  *   int code = stop ? lull_exit_code(rt) : lull_finish(rt, total);
  *   lull_close(rt);
- *   return code;   // 0 finished, 75 preempted (resume with the same command)
+ *   return code;   // 0 finished, 75 preempted (resume with the same command),
+ *                  // 74 a snapshot the job needed could not be written
  *
  * Every function returns LULL_OK (0) or a non-zero lull_status; the message
  * of the last failure on the calling thread is lull_last_error(). The
@@ -44,7 +45,8 @@ typedef enum lull_status {
   LULL_ERR_CORRUPT = 3,
   LULL_ERR_IO = 4,
   LULL_ERR_UNSUPPORTED = 5,
-  LULL_ERR_INTERNAL = 6
+  LULL_ERR_INTERNAL = 6,
+  LULL_ERR_IN_USE = 7 /* the snapshot directory belongs to another live job */
 } lull_status;
 
 typedef enum lull_dtype {
@@ -59,11 +61,18 @@ typedef enum lull_dtype {
   LULL_BOOL = 8
 } lull_dtype;
 
-enum { LULL_EXIT_FINISHED = 0, LULL_EXIT_PREEMPTED = 75 };
+/* Exit codes (README, "Exit codes"): 0 finished; 75 stopped for preemption,
+ * resumable from a committed snapshot; 74 (EX_IOERR) a snapshot the job
+ * needed could not be written (the final one, or a preemption snapshot with
+ * no earlier one to resume from): lull_last_error() says what failed and
+ * whether a rerun resumes from an earlier snapshot. */
+enum { LULL_EXIT_FINISHED = 0, LULL_EXIT_SNAPSHOT_FAILED = 74, LULL_EXIT_PREEMPTED = 75 };
 
 /* Collective. Options come from the LULL_* environment variables (README);
  * `job` and `ckpt_dir` override LULL_JOB and LULL_CKPT_DIR when not NULL.
- * `comm` is borrowed. On success *out is a handle to free with lull_close. */
+ * `comm` is borrowed. On success *out is a handle to free with lull_close.
+ * LULL_ERR_IN_USE when another live job writes to the snapshot directory
+ * (lull_last_error() names it: job, pid, host). */
 lull_status lull_open(const char* job, const char* ckpt_dir, MPI_Comm comm, lull_runtime** out);
 
 /* Local. Frees the handle (NULL is fine); never runs a collective. */
@@ -87,12 +96,16 @@ lull_status lull_restore(lull_runtime* rt, uint64_t* step);
 /* Collective, after every step with the number of steps done. *stop becomes
  * 1 when the program must leave its loop and exit with lull_exit_code(). */
 lull_status lull_end_step(lull_runtime* rt, uint64_t step, int* stop);
-/* Collective. Writes and commits a snapshot of `step` now. */
+/* Collective. Writes and commits a snapshot of `step` now; LULL_ERR_IO
+ * (with what failed) when it could not be committed: the previous snapshot
+ * stays the latest. */
 lull_status lull_checkpoint(lull_runtime* rt, uint64_t step);
-/* Collective. The loop ended after `step` steps; returns the exit code (0),
- * or -1 on failure (see lull_last_error). */
+/* Collective. The loop ended after `step` steps; commits the final state and
+ * returns the exit code: 0; 74 when the final snapshot could not be
+ * committed (the work is done but not durable; lull_last_error() says why
+ * and from which snapshot a rerun resumes); -1 on misuse (lull_last_error). */
 int lull_finish(lull_runtime* rt, uint64_t step);
-/* Local. 0, or 75 after a preemption stop. */
+/* Local. 0, 75 after a preemption stop, 74 after a failed snapshot (above). */
 int lull_exit_code(const lull_runtime* rt);
 
 /* The message of the calling thread's last failure ("" if none). */

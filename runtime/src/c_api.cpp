@@ -25,6 +25,7 @@ lull_status status_of(lull::ErrorCode code) {
     case lull::ErrorCode::io:
     case lull::ErrorCode::hdf5:
     case lull::ErrorCode::incomplete: return LULL_ERR_IO;
+    case lull::ErrorCode::in_use: return LULL_ERR_IN_USE;
     case lull::ErrorCode::unsupported: return LULL_ERR_UNSUPPORTED;
     case lull::ErrorCode::internal: return LULL_ERR_INTERNAL;
   }
@@ -117,10 +118,13 @@ lull_status lull_restore(lull_runtime* rt, uint64_t* step) {
 }
 
 lull_status lull_end_step(lull_runtime* rt, uint64_t step, int* stop) {
-  return guarded([&] {
+  const lull_status status = guarded([&] {
     require(rt != nullptr && stop != nullptr, "lull_end_step: NULL argument");
     *stop = rt->runtime.end_step(step) == lull::StepDecision::stop ? 1 : 0;
   });
+  // Why it stops, for a program that prints lull_last_error() on exit.
+  if (status == LULL_OK && *stop) t_last_error = rt->runtime.exit_reason();
+  return status;
 }
 
 lull_status lull_checkpoint(lull_runtime* rt, uint64_t step) {
@@ -136,7 +140,9 @@ int lull_finish(lull_runtime* rt, uint64_t step) {
     require(rt != nullptr, "lull_finish: NULL handle");
     code = rt->runtime.finish(step);
   });
-  return status == LULL_OK ? code : -1;
+  if (status != LULL_OK) return -1;
+  if (code != lull::kExitFinished) t_last_error = rt->runtime.exit_reason();
+  return code;
 }
 
 int lull_exit_code(const lull_runtime* rt) { return rt != nullptr ? rt->runtime.exit_code() : -1; }

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 
 #include "checkpoint_schedule.h"
 #include "deadline_planner.h"
@@ -71,6 +72,7 @@ class Runtime::Impl {
   detail::StateRegistry& registry() { return registry_; }
   Communicator& comm() { return comm_; }
   int exit_code() const { return exit_code_; }
+  const std::string& exit_reason() const { return exit_reason_; }
   std::optional<std::uint64_t> last_committed() const { return last_committed_; }
 
   std::uint64_t restore() {
@@ -113,18 +115,20 @@ class Runtime::Impl {
     if (agreed_notice_) {
       preempt(step);
     } else if (periodic && last_committed_ != step) {
-      run_checkpoint(step, "periodic");
-      // A notice that came while writing: the snapshot just committed is
-      // this very step, so stop on it at once.
+      const bool committed = run_checkpoint(step, "periodic");
+      // A notice that came while writing: stop on the snapshot just
+      // committed, this very step; or, when it failed, on the previous one.
       take_agreed(agreement_.agree_now(local_vote(false)), step);
-      if (agreed_notice_) stop_on_committed(step, "a preemption notice came during the checkpoint");
+      if (agreed_notice_ && committed) stop_on_committed(step, "a preemption notice came during the checkpoint");
+      if (agreed_notice_ && !committed) stop_after_failed_snapshot(step, "preempted");
     }
     return stopped_ ? StepDecision::stop : StepDecision::proceed;
   }
 
   void checkpoint(std::uint64_t step) {
     if (!run_checkpoint(step, "requested")) {
-      throw Error(ErrorCode::io, "the checkpoint of step " + std::to_string(step) + " was not committed (rank 0 logged why)");
+      throw Error(ErrorCode::io, "the checkpoint of step " + std::to_string(step) + " was not committed: " +
+                                     last_failure_ + still_latest());
     }
   }
 
@@ -132,11 +136,17 @@ class Runtime::Impl {
     agreement_.drain();
     if (stopped_) return exit_code_;
     // The final state is committed too, so that running the same command
-    // again finds the job done instead of redoing work.
-    if (last_committed_ != step) run_checkpoint(step, "final");
-    stopped_ = true;
-    exit_code_ = kExitFinished;
-    if (comm_.rank() == 0) log::info("finished at step " + std::to_string(step));
+    // again finds the job done instead of redoing work. Without it the work
+    // is done but not durable: that is no success (see kExitSnapshotFailed).
+    if (last_committed_ != step && !run_checkpoint(step, "final")) {
+      stop(kExitSnapshotFailed,
+           "the job ran its " + std::to_string(step) + " steps, but its final snapshot was not committed: " +
+               last_failure_ + rerun_advice(step));
+      if (comm_.rank() == 0) log::error(exit_reason_);
+      return exit_code_;
+    }
+    stop(kExitFinished, "finished at step " + std::to_string(step));
+    if (comm_.rank() == 0) log::info(exit_reason_);
     return exit_code_;
   }
 
@@ -149,24 +159,33 @@ class Runtime::Impl {
     return w;
   }
 
-  // Rank 0 creates the directory; the others open it once it exists.
+  // Rank 0 creates the directory and takes its writer lock for the life of
+  // the runtime (one live job per snapshot directory); the others open it
+  // once it exists. Rank 0 commits every snapshot, so its lock is the job's
+  // on every node; a refusal reaches every rank before anything is written.
   void open_store() {
     StoreOptions store_options;
     store_options.keep = options_.keep;
     std::string failure;
+    ErrorCode code = ErrorCode::invalid_argument;
     if (comm_.rank() == 0) {
       try {
+        store_options.lock_as_job = options_.job;
         store_.emplace(options_.ckpt_dir, store_options);
       } catch (const Error& e) {
         failure = e.what();
+        code = e.code();
       }
     }
+    code = static_cast<ErrorCode>(detail::share_from(comm_, 0, static_cast<std::int64_t>(code)));
     if (!detail::all_ranks(comm_, failure.empty())) {
-      throw Error(ErrorCode::invalid_argument,
-                  comm_.rank() == 0 ? failure : "rank 0 could not open the snapshot directory " + options_.ckpt_dir.string());
+      throw Error(code, comm_.rank() == 0 ? failure
+                                          : "rank 0 could not open the snapshot directory " +
+                                                options_.ckpt_dir.string() + " (rank 0 said why)");
     }
     if (comm_.rank() != 0) {
       store_options.create = false;
+      store_options.lock_as_job.clear();
       store_.emplace(options_.ckpt_dir, store_options);
     }
   }
@@ -219,46 +238,74 @@ class Runtime::Impl {
     const auto slack_ms = static_cast<std::int64_t>((left - needed) * 1000.0);
     const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
     if (!fits && last_committed_) {
-      if (comm_.rank() == 0) {
-        log::warn("preempted at step " + std::to_string(step) + ": a snapshot needs about " + fixed(needed, 2) +
-                  " s and " + fixed(left, 2) + " s are left before the deadline; exiting on snapshot step " +
-                  std::to_string(*last_committed_));
-      }
-      stop();
+      stop(kExitPreempted, "preempted at step " + std::to_string(step) + ": a snapshot needs about " +
+                               fixed(needed, 2) + " s and " + fixed(left, 2) +
+                               " s are left before the deadline; exiting on snapshot step " +
+                               std::to_string(*last_committed_));
+      if (comm_.rank() == 0) log::warn(exit_reason_);
       return;
     }
     // Without any snapshot there is nothing to lose by trying.
     if (run_checkpoint(step, "preemption")) {
       stop_on_committed(step, "preempted");
-    } else if (last_committed_) {
-      if (comm_.rank() == 0) log::warn("exiting on snapshot step " + std::to_string(*last_committed_));
-      stop();
     } else {
-      throw Error(ErrorCode::io, "preempted at step " + std::to_string(step) +
-                                     " and the preemption snapshot failed; there is no earlier snapshot to resume from");
+      stop_after_failed_snapshot(step, "preempted");
     }
   }
 
   void stop_on_committed(std::uint64_t step, const std::string& why) {
-    if (comm_.rank() == 0) log::info(why + ": stopping at step " + std::to_string(step) + " on a committed snapshot");
-    stop();
+    stop(kExitPreempted, why + ": stopping at step " + std::to_string(step) + " on a committed snapshot");
+    if (comm_.rank() == 0) log::info(exit_reason_);
   }
 
-  // Exit 75: the job resumes from last_committed_.
-  void stop() {
+  // Every rank (the checkpoint's outcome is agreed): the snapshot of `step`
+  // failed and the job must stop. Exit 75 on the previous snapshot when
+  // there is one; 74 when there is nothing to resume from.
+  void stop_after_failed_snapshot(std::uint64_t step, const std::string& why) {
+    if (last_committed_) {
+      stop(kExitPreempted, why + " at step " + std::to_string(step) + ", whose snapshot failed (" + last_failure_ +
+                               "); exiting on snapshot step " + std::to_string(*last_committed_) +
+                               ": resuming redoes " + std::to_string(step - *last_committed_) + " steps");
+      if (comm_.rank() == 0) log::warn(exit_reason_);
+    } else {
+      stop(kExitSnapshotFailed, why + " at step " + std::to_string(step) + ", whose snapshot failed (" +
+                                    last_failure_ + "), and there is no earlier snapshot: the job cannot be resumed");
+      if (comm_.rank() == 0) log::error(exit_reason_);
+    }
+  }
+
+  void stop(int code, std::string reason) {
     agreement_.drain();
     stopped_ = true;
-    exit_code_ = kExitPreempted;
+    exit_code_ = code;
+    exit_reason_ = std::move(reason);
+    log::debug("exit code " + std::to_string(code) + ": " + exit_reason_);
+  }
+
+  std::string still_latest() const {
+    return last_committed_ ? "; snapshot step " + std::to_string(*last_committed_) + " is still the latest" : "";
+  }
+
+  // What running the same command again does after `step` was not saved.
+  std::string rerun_advice(std::uint64_t step) const {
+    const std::string fix = " (free space in " + options_.ckpt_dir.string() + " first if it is full)";
+    if (!last_committed_) return "; there is no snapshot: running the same command again starts over" + fix;
+    return "; snapshot step " + std::to_string(*last_committed_) +
+           " is intact: running the same command again resumes from it and redoes " +
+           std::to_string(step - *last_committed_) + " steps" + fix;
   }
 
   bool run_checkpoint(std::uint64_t step, const char* kind) {
     detail::SnapshotCycle cycle(comm_, *store_);
     auto outcome = cycle.checkpoint(step, registry_, options_.job);
     if (!outcome.committed) {
+      last_failure_ = outcome.error;
       if (comm_.rank() == 0) {
+        // A periodic checkpoint that fails costs nothing yet: training goes
+        // on from memory and the next one tries again.
+        const bool periodic = std::string_view(kind) == "periodic";
         log::error(std::string(kind) + " checkpoint of step " + std::to_string(step) + " failed: " + outcome.error +
-                   (last_committed_ ? "; snapshot step " + std::to_string(*last_committed_) + " is still the latest"
-                                    : ""));
+                   still_latest() + (periodic ? "; training goes on and the next checkpoint tries again" : ""));
       }
       return false;
     }
@@ -283,7 +330,7 @@ class Runtime::Impl {
   detail::StepAgreement agreement_;
   detail::CheckpointSchedule schedule_;
   detail::DeadlinePlanner planner_;
-  std::optional<SnapshotStore> store_;
+  std::optional<SnapshotStore> store_;  // rank 0's holds the directory's writer lock
 
   std::optional<std::uint64_t> last_committed_;
   bool agreed_notice_ = false;
@@ -291,6 +338,8 @@ class Runtime::Impl {
   double deadline_unix_ = 0;
   bool stopped_ = false;
   int exit_code_ = kExitFinished;
+  std::string exit_reason_;
+  std::string last_failure_;  // why the last checkpoint was not committed
 };
 
 Runtime::Runtime(RuntimeOptions options, MPI_Comm comm) {
@@ -347,6 +396,7 @@ StepDecision Runtime::end_step(std::uint64_t step) { return impl_->end_step(step
 void Runtime::checkpoint(std::uint64_t step) { impl_->checkpoint(step); }
 int Runtime::finish(std::uint64_t step) { return impl_->finish(step); }
 int Runtime::exit_code() const noexcept { return impl_->exit_code(); }
+std::string Runtime::exit_reason() const { return impl_->exit_reason(); }
 int Runtime::rank() const noexcept { return impl_->comm().rank(); }
 int Runtime::world_size() const noexcept { return impl_->comm().size(); }
 Communicator& Runtime::communicator() noexcept { return impl_->comm(); }

@@ -24,7 +24,10 @@ ShardReport write_part(const SnapshotStore& store, std::uint64_t step, int rank,
     registry.write_to(writer);
     writer.set_metadata(kJobMetadataKey, job);
     return writer.finish();
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
+    // Anything (a full disk, a blob callback that threw): this rank's
+    // failure goes to the committer like any report, so no rank is left
+    // waiting and the commit names this rank.
     log::error("writing this rank's part of snapshot step " + std::to_string(step) + " failed: " + e.what());
     return ShardReport::failure(step, rank, size, e.what());
   }
@@ -50,7 +53,7 @@ CheckpointOutcome SnapshotCycle::checkpoint(std::uint64_t step, const StateRegis
         reports.push_back(ShardReport::from_json({reinterpret_cast<const char*>(bytes.data()), bytes.size()}));
       }
       committed_bytes_plus_one = static_cast<std::int64_t>(store_.commit(step, reports).bytes) + 1;
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       outcome.error = e.what();
     }
   }

@@ -18,7 +18,8 @@
 //
 // Exit codes (the contract with `lull run` and schedulers): 0 finished,
 // 75 (EX_TEMPFAIL) stopped for preemption with a committed snapshot to
-// resume from; anything else is a failure.
+// resume from; anything else is a failure, among them 74 (EX_IOERR) when a
+// snapshot the job needed could not be written.
 
 #include <mpi.h>
 
@@ -33,13 +34,11 @@
 #include <vector>
 
 #include "lull/base/dtype.h"
+#include "lull/base/exit_codes.h"  // kExitFinished, kExitPreempted, kExitSnapshotFailed
 
 namespace lull {
 
 class Communicator;
-
-inline constexpr int kExitFinished = 0;
-inline constexpr int kExitPreempted = 75;
 
 enum class StepDecision {
   proceed,  // go on with the next step
@@ -71,7 +70,10 @@ struct RuntimeOptions {
 class Runtime {
  public:
   // Collective over `comm` (MPI_COMM_WORLD by default; initializes MPI if
-  // the program has not). The communicator is borrowed.
+  // the program has not). The communicator is borrowed. Rank 0 holds the
+  // snapshot directory's writer lock until the Runtime is destroyed (or the
+  // process ends): throws Error(in_use), on every rank, naming the directory
+  // and the job holding it when another live job writes there.
   explicit Runtime(RuntimeOptions options, MPI_Comm comm = MPI_COMM_WORLD);
   // Collective over a communicator the program built (MPI or NCCL
   // backend); borrowed, must outlive the Runtime.
@@ -105,17 +107,27 @@ class Runtime {
   // Collective: call after every step with the number of steps completed.
   // Cheap when nothing happens (a non-blocking agreement overlaps the next
   // step). Checkpoints when the schedule says so or a notice came, and says
-  // stop when the job must exit (then exit_code() is 75).
+  // stop when the job must exit (then exit_code() is 75; or 74 when the
+  // preemption snapshot failed and there is no earlier one). A periodic
+  // snapshot that fails (a full disk) is logged by rank 0 and training goes
+  // on: the previous snapshot stays the latest and the next one tries again.
   StepDecision end_step(std::uint64_t step);
 
-  // Collective: writes and commits a snapshot of `step` now.
+  // Collective: writes and commits a snapshot of `step` now. Throws
+  // Error(io) saying what failed (the previous snapshot stays the latest).
   void checkpoint(std::uint64_t step);
 
-  // Collective: the training loop ended normally after `step` steps.
-  // Returns 0 (or 75 if a preemption stopped it at the very end).
+  // Collective: the training loop ended normally after `step` steps; commits
+  // the final state. Returns 0; 75 if a preemption stopped it at the very
+  // end; 74 (kExitSnapshotFailed) when the final snapshot could not be
+  // committed: the work is done but not durable, so it is no success.
   int finish(std::uint64_t step);
 
   int exit_code() const noexcept;
+  // Why exit_code() is what it is, in a sentence (for 74: what failed and
+  // from which snapshot running the same command again resumes). Rank 0 has
+  // the whole reason; other ranks may only know that rank 0's commit failed.
+  std::string exit_reason() const;
   int rank() const noexcept;
   int world_size() const noexcept;
   Communicator& communicator() noexcept;
