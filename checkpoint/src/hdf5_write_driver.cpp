@@ -146,7 +146,14 @@ H5FD_t* open_file(const char* name, unsigned flags, hid_t fapl, haddr_t /*maxadd
     auto file = std::make_unique<DriverFile>();
     file->path = name;
     file->state = info->state;
-    file->disk = info->fs->create_file(name, info->mode);
+    try {
+      file->disk = info->fs->create_file(name, info->mode);
+    } catch (const Error& e) {
+      // The system's reason (EMFILE, ENOSPC, EACCES), for the caller to
+      // throw instead of HDF5's "unable to open file".
+      if (!file->state->failure) file->state->failure = e;
+      throw;
+    }
     return &file.release()->pub;
   } catch (const std::exception& e) {
     push_error("lull write driver open", e.what());

@@ -1,9 +1,12 @@
 #include "lull/checkpoint/writer_lock.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cmath>
@@ -88,6 +91,55 @@ void write_record(int fd, std::string_view job) noexcept {
   }
 }
 
+// The descriptors of the locks this process holds, for the fork handler
+// below (the one mutable global here: a fork handler has no other way to
+// find them). A lock taken when every slot is full is still taken; only a
+// forked child would then share it.
+constexpr std::size_t kMaxHeldLocks = 16;
+// Each slot is a held descriptor plus one; 0 is an empty slot (a static is
+// zero-initialized before anything runs).
+std::array<std::atomic<int>, kMaxHeldLocks> g_held_fds_plus_one;
+
+// In a forked child: every held lock's descriptor is pointed at /dev/null
+// instead of closed, so its number stays taken (the child's WriterLock
+// closes it later) while the child's share of the lock is gone. Only
+// async-signal-safe calls: the child of a multithreaded process may run
+// nothing else.
+void give_up_locks_in_child() noexcept {
+  for (auto& slot : g_held_fds_plus_one) {
+    const int fd = slot.exchange(0) - 1;
+    if (fd < 0) continue;
+    const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null_fd < 0) {
+      ::close(fd);  // the number may be reused in the child; the lock matters more
+      continue;
+    }
+    if (::dup3(null_fd, fd, O_CLOEXEC) < 0) ::close(fd);
+    ::close(null_fd);
+  }
+}
+
+void remember_held(int fd) {
+  static const bool handler = ::pthread_atfork(nullptr, nullptr, give_up_locks_in_child) == 0;
+  if (!handler) {
+    log::warn("cannot register the writer lock's fork handler: a child this process forks shares its lock");
+    return;
+  }
+  for (auto& slot : g_held_fds_plus_one) {
+    int empty = 0;
+    if (slot.compare_exchange_strong(empty, fd + 1)) return;
+  }
+  log::warn("more than " + std::to_string(kMaxHeldLocks) +
+            " snapshot directories locked by this process: a child it forks shares the latest lock");
+}
+
+void forget_held(int fd) noexcept {
+  for (auto& slot : g_held_fds_plus_one) {
+    int held = fd + 1;
+    if (slot.compare_exchange_strong(held, 0)) return;
+  }
+}
+
 bool locks_unsupported(int err) noexcept { return err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS; }
 
 }  // namespace
@@ -128,7 +180,14 @@ WriterLock WriterLock::acquire(const std::filesystem::path& dir, std::string_vie
     throw errno_error(err, "fcntl(F_OFD_SETLK)", path.string());
   }
   write_record(fd.get(), job);
+  remember_held(fd.get());
   return WriterLock(std::move(fd));
+}
+
+void WriterLock::release() noexcept {
+  if (!fd_.valid()) return;
+  forget_held(fd_.get());  // before the close: the number may be reused at once
+  fd_.reset();
 }
 
 std::optional<WriterLockHolder> WriterLock::holder(const std::filesystem::path& dir) noexcept {

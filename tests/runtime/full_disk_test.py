@@ -50,11 +50,16 @@ class StreamedJob:
                 self.lines.append(line)
                 self.changed.notify_all()
 
-    def wait_for(self, pattern, timeout=120):
+    def mark(self):
+        """Where the job's stderr is now: wait_for(..., since=mark) looks only at lines after it."""
+        with self.changed:
+            return len(self.lines)
+
+    def wait_for(self, pattern, timeout=120, since=0):
         deadline = time.monotonic() + timeout
         with self.changed:
             while True:
-                for line in self.lines:
+                for line in self.lines[since:]:
                     if re.search(pattern, line):
                         return line
                 left = deadline - time.monotonic()
@@ -107,8 +112,8 @@ class FullDisk(Scratch):
         wait_for_first_snapshot(self.ckpt, job.process, timeout=120)
 
     def fill_disk(self):
-        """Writes until the file system refuses: not a byte is left."""
-        with open(self.filler, "wb", buffering=0) as f:
+        """Writes until the file system refuses: not a byte is left. Appends, so filling again frees nothing."""
+        with open(self.filler, "ab", buffering=0) as f:
             chunk = b"\0" * 65536
             while True:
                 try:
@@ -119,6 +124,22 @@ class FullDisk(Scratch):
                     if len(chunk) == 1:
                         return
                     chunk = chunk[: len(chunk) // 16]
+
+    def fill_disk_until_a_checkpoint_fails(self, job):
+        """Fills the disk while `job` runs, until one of its checkpoints fails on it; returns that line.
+
+        A commit that raced the fill may have been written before the disk was full, and its retention then
+        removes the oldest snapshot: room for the next checkpoint, whose retention frees room for the next...
+        So fill again after every commit seen since the fill. Once a checkpoint has failed with nothing
+        committed after the fill, every later one fails too: a failed snapshot gives back only what it took."""
+        for _ in range(20):
+            mark = job.mark()
+            self.fill_disk()
+            line = job.wait_for(r"checkpoint of step \d+ failed: .*No space left on device|"
+                                r"debug: committed snapshot step \d+", since=mark)
+            if "failed" in line:
+                return line
+        self.fail("20 checkpoints in a row were committed after the disk was filled")
 
     def free_disk(self):
         os.remove(self.filler)
@@ -157,9 +178,9 @@ class FullDisk(Scratch):
                    *mpirun(2, *args)]
         job = self.start(command)
         self.wait_for_snapshot(job)
-        self.fill_disk()
-        job.wait_for(r"periodic checkpoint of step \d+ failed: .*No space left on device")
-        job.wait_for(r"training goes on and the next checkpoint tries again")
+        failed = self.fill_disk_until_a_checkpoint_fails(job)
+        self.assertRegex(failed, r"periodic checkpoint of step \d+ failed: .*No space left on device.*"
+                                 r"training goes on and the next checkpoint tries again")
         job.process.send_signal(signal.SIGTERM)
         stdout, stderr = self.finish_with(job, 75)
         stopped = re.search(r"rank=0\] warning: preempted at step (\d+), whose snapshot failed \(.*No space left on "
@@ -178,7 +199,7 @@ class FullDisk(Scratch):
         command = [LULL, "run", "--ckpt-dir", self.ckpt, "--every-steps", "100", "--", *mpirun(2, *args)]
         job = self.start(command)
         self.wait_for_snapshot(job)
-        self.fill_disk()
+        self.fill_disk_until_a_checkpoint_fails(job)
         stdout, stderr = self.finish_with(job, 74)
         self.assertNotIn("finished", stdout)
         self.assertNotIn("digest", stdout)
@@ -214,7 +235,7 @@ class FullDisk(Scratch):
                    "mpirun", "-np", "2", C_EXAMPLE, "--steps", steps, "--sleep-ms", "4"]
         job = self.start(command)
         self.wait_for_snapshot(job)
-        self.fill_disk()
+        self.fill_disk_until_a_checkpoint_fails(job)
         stdout, stderr = self.finish_with(job, 74)
         self.assertRegex(stderr, r"c_api_example: lull_finish: the job ran its 1500 steps, but its final snapshot "
                                  r"was not committed: .*No space left on device")

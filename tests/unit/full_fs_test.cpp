@@ -7,13 +7,14 @@
 // Two ways, as the issue asks to say which:
 //   FullTmpfs.*      a REAL full file system: a 4 MiB tmpfs mounted for the
 //                    test (needs root/CAP_SYS_ADMIN; skipped with the reason
-//                    otherwise). Covers HDF5's own metadata writes too, which
-//                    bypass lull's FileSystem seam, at every fill level from
-//                    a full disk to one that just fits a snapshot.
+//                    otherwise). Covers HDF5's own metadata writes too (lull's
+//                    HDF5 write driver), at every fill level from a full disk
+//                    to one that just fits a snapshot.
 //   InjectedFault.*  the fault-injection seam: FaultyFileSystem (tests/
 //                    support/fault_file_systems.h) wraps FileSystem::posix()
-//                    and fails the n-th write_at / file sync / sync_file /
-//                    sync_dir / rename / write_file / make_dir / open_file /
+//                    and fails the n-th write_at (HDF5's own included) / file
+//                    sync / sync_file / sync_dir / rename / write_file /
+//                    make_dir / open_file / create_file / file truncate /
 //                    set_mode with ENOSPC, EIO or EMFILE, for every n the
 //                    protocol reaches (sampled when there are many): what a
 //                    real disk cannot show on demand (a failing fsync, the
@@ -405,7 +406,9 @@ INSTANTIATE_TEST_SUITE_P(
                       FaultCase{FsOp::sync_file, EIO, true}, FaultCase{FsOp::sync_file, ENOSPC, true},
                       FaultCase{FsOp::sync_dir, EIO, false}, FaultCase{FsOp::rename, ENOSPC, false},
                       FaultCase{FsOp::write_file, ENOSPC, false}, FaultCase{FsOp::make_dir, ENOSPC, true},
-                      FaultCase{FsOp::open_file, EMFILE, true}, FaultCase{FsOp::set_mode, EIO, true}),
+                      FaultCase{FsOp::open_file, EMFILE, true}, FaultCase{FsOp::set_mode, EIO, true},
+                      FaultCase{FsOp::create_file, EMFILE, true}, FaultCase{FsOp::create_file, ENOSPC, true},
+                      FaultCase{FsOp::file_truncate, EIO, true}),
     case_name);
 
 // A write that fails in the middle of a large tensor, while the checksum

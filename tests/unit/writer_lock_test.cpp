@@ -2,8 +2,9 @@
 // writer is refused with a message naming the directory and the holder; the
 // lock dies with its process (kill -9 included), so it is never stale; a
 // reader's look (holder()) neither takes nor drops it; commit_snapshot()
-// refuses a directory another process holds. The same with two real jobs
-// under mpirun is tests/runtime/writer_lock_test.py.
+// refuses a directory another process holds; a child the holder forked does
+// not keep the lock after the holder is killed. The same with two real jobs
+// under mpirun is tests/runtime/shared_directory_test.py.
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -39,10 +40,12 @@ void commit_tiny(const SnapshotStore& store, std::uint64_t step) {
 }
 
 // Another process holding the lock of `dir` as job `job` until it is
-// killed (SIGKILL by the destructor, or by the test).
+// killed (SIGKILL by the destructor, or by the test). With `fork_a_child`,
+// it forks a child after taking the lock (as a program forks data-loader
+// workers) that lives on, orphaned, until the test kills it.
 class HoldingProcess {
  public:
-  HoldingProcess(const std::filesystem::path& dir, const std::string& job) {
+  HoldingProcess(const std::filesystem::path& dir, const std::string& job, bool fork_a_child = false) {
     int ready[2];
     if (::pipe(ready) != 0) throw std::runtime_error("pipe failed");
     pid_ = ::fork();
@@ -55,21 +58,35 @@ class HoldingProcess {
       } catch (...) {
         status = 'E';
       }
+      pid_t child = 0;
+      if (fork_a_child && status == 'L') {
+        child = ::fork();
+        if (child == 0) {
+          for (;;) ::pause();
+        }
+        if (child < 0) status = 'F';
+      }
       (void)::write(ready[1], &status, 1);
+      (void)::write(ready[1], &child, sizeof child);
       for (;;) ::pause();
     }
     ::close(ready[1]);
     char status = 0;
     const ssize_t n = ::read(ready[0], &status, 1);
+    const ssize_t m = ::read(ready[0], &child_, sizeof child_);
     ::close(ready[0]);
-    holding_ = n == 1 && status == 'L';
+    holding_ = n == 1 && m == sizeof child_ && status == 'L';
   }
-  ~HoldingProcess() { kill(); }
+  ~HoldingProcess() {
+    kill();
+    if (child_ > 0) ::kill(child_, SIGKILL);  // reaped by init: it is not ours
+  }
   HoldingProcess(const HoldingProcess&) = delete;
   HoldingProcess& operator=(const HoldingProcess&) = delete;
 
   bool holding() const noexcept { return holding_; }
   pid_t pid() const noexcept { return pid_; }
+  pid_t child() const noexcept { return child_; }
 
   // SIGKILL and reap: the kernel has dropped the lock when this returns.
   void kill() noexcept {
@@ -83,6 +100,7 @@ class HoldingProcess {
 
  private:
   pid_t pid_ = -1;
+  pid_t child_ = 0;
   bool holding_ = false;
 };
 
@@ -137,6 +155,25 @@ TEST(WriterLock, TheLockDiesWithItsProcessKilledBySigkill) {
 
   other.kill();
   EXPECT_FALSE(WriterLock::holder(store.dir()).has_value()) << "a lock outlived its process";
+  WriterLock mine = WriterLock::acquire(store.dir(), "next-job");
+  EXPECT_TRUE(mine.held());
+}
+
+// A forked child shares its parent's open file description, and with it an
+// OFD lock: without the fork handler, a data-loader worker outliving a
+// kill -9'd rank 0 would keep the directory locked for as long as it lives.
+TEST(WriterLock, AChildTheHolderForkedDoesNotKeepTheLock) {
+  ScratchDir scratch("writer-lock-fork");
+  const SnapshotStore store(scratch.path() / "job");
+  HoldingProcess other(store.dir(), "forking-job", /*fork_a_child=*/true);
+  ASSERT_TRUE(other.holding());
+  ASSERT_GT(other.child(), 0);
+  // The fork took nothing from the holder.
+  EXPECT_TRUE(throws_error([&] { WriterLock::acquire(store.dir(), "next-job"); }, ErrorCode::in_use, "forking-job"));
+
+  other.kill();
+  ASSERT_EQ(::kill(other.child(), 0), 0) << "the forked child is gone: the test shows nothing";
+  EXPECT_FALSE(WriterLock::holder(store.dir()).has_value()) << "the holder's forked child kept its lock";
   WriterLock mine = WriterLock::acquire(store.dir(), "next-job");
   EXPECT_TRUE(mine.held());
 }

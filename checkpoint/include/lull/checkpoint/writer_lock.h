@@ -6,7 +6,11 @@
 // an open file description lock (fcntl F_OFD_SETLK): the kernel drops it
 // when the process ends, however it ends (kill -9 included), so a lock is
 // never stale; and it conflicts with every other open of the file, in this
-// process too. The file records who holds it (job, pid, host, since), for
+// process too. A child the holder forks (a data-loader worker, a helper)
+// would share the lock and keep it past a kill -9 of the holder for as long
+// as it lives; so at fork() the child gives up its share (pthread_atfork):
+// only the process that took the lock ever holds it. (A child started with
+// exec never had it: the descriptor is close-on-exec.) The file records who holds it (job, pid, host, since), for
 // the message the next job gets. A second job on the same directory fails to
 // take it and stops before it writes anything, and commit_snapshot() refuses
 // to commit into a locked directory unless it is given the lock
@@ -47,6 +51,17 @@ struct WriterLockHolder {
 class WriterLock {
  public:
   WriterLock() = default;
+  ~WriterLock() { release(); }
+  WriterLock(WriterLock&& other) noexcept = default;
+  WriterLock& operator=(WriterLock&& other) noexcept {
+    if (this != &other) {
+      release();
+      fd_ = std::move(other.fd_);
+    }
+    return *this;
+  }
+  WriterLock(const WriterLock&) = delete;
+  WriterLock& operator=(const WriterLock&) = delete;
 
   // Takes the lock of the snapshot directory `dir` (which must exist)
   // without waiting, and records `job` and this process in it. Throws
@@ -59,8 +74,10 @@ class WriterLock {
   // throws.
   static std::optional<WriterLockHolder> holder(const std::filesystem::path& dir) noexcept;
 
+  // In a child forked since acquire() (which holds nothing), still true.
   bool held() const noexcept { return fd_.valid(); }
-  void release() noexcept { fd_.reset(); }
+  // Drops the lock now (the file stays). Never throws; idempotent.
+  void release() noexcept;
 
  private:
   explicit WriterLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
