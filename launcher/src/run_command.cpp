@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 #include "lull/base/log.h"
 #include "lull/base/names.h"
 #include "job_supervisor.h"
@@ -109,7 +110,7 @@ int run_job(const RunOptions& options) {
   const RunVerdict verdict = judge_run(outcome, step, options.command.front());
   if (outcome.exec_error != 0) {
     std::cerr << "lull run: " << verdict.meaning << "\n";
-  } else if (verdict.exit_code == 0 || verdict.exit_code == kExitResumable) {
+  } else if (verdict.exit_code == 0 || verdict.exit_code == kExitPreempted) {
     log::info("exit " + std::to_string(verdict.exit_code) + ": " + verdict.meaning);
   } else {
     log::error("exit " + std::to_string(verdict.exit_code) + ": " + verdict.meaning);

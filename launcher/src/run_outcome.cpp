@@ -53,13 +53,13 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
   const std::string how = exited ? program + " exited with " + std::to_string(code)
                                  : program + " was killed by " + signal_name(WTERMSIG(status));
   if (exited && code == 0) return {0, "finished"};
-  if (exited && code == kExitResumable) return {kExitResumable, "preempted; resumable (" + how + ")"};
+  if (exited && code == kExitPreempted) return {kExitPreempted, "preempted; resumable (" + how + ")"};
   if (exited && code == kExitSnapshotFailed && !outcome.escalated) {
     return {code, "failed: a snapshot the job needed could not be written (" + how + "; the job's log says why)"};
   }
   if (outcome.escalated) {
     if (resumable_step) {
-      return {kExitResumable, "preempted; " + how + " after it did not stop in time; resumable from snapshot step " +
+      return {kExitPreempted, "preempted; " + how + " after it did not stop in time; resumable from snapshot step " +
                                   std::to_string(*resumable_step)};
     }
     return {code, "failed: " + how + " after it did not stop in time, and there is no committed snapshot to "
@@ -69,7 +69,7 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
     const std::string signal_how = how + ", the notice's own signal,";
     if (!resumable_step) return {code, "failed: " + signal_how + " and there is no committed snapshot to resume from"};
     if (auto why = stopped_for_the_notice(outcome.notice_taken, *resumable_step)) {
-      return {kExitResumable, "preempted; " + signal_how + " after " + *why + "; resumable from snapshot step " +
+      return {kExitPreempted, "preempted; " + signal_how + " after " + *why + "; resumable from snapshot step " +
                                   std::to_string(*resumable_step)};
     }
     return {code, "failed: " + signal_how + " and no rank acknowledged the notice at or before snapshot step " +

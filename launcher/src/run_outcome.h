@@ -28,10 +28,10 @@
 #include <string>
 
 #include "job_supervisor.h"
+#include "lull/base/exit_codes.h"
 
 namespace lull::cli {
 
-inline constexpr int kExitResumable = 75;
 inline constexpr int kExitCannotExecute = 126;
 inline constexpr int kExitCommandNotFound = 127;
 

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 #include "lull/policy/decision_core.h"
 
 namespace lull::cli {
@@ -18,8 +19,6 @@ namespace {
 using policy::Duration;
 using policy::TimePoint;
 
-constexpr int kExitFinished = 0;
-constexpr int kExitPreempted = 75;
 constexpr int kExitKilled = 137;
 
 enum class SimEventKind : std::uint8_t { submit, finish, notice_exit, killed_exit, grace_expired, tick };

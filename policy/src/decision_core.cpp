@@ -9,13 +9,11 @@
 
 #include "core_state.h"
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 
 namespace lull::policy {
 
 namespace {
-
-constexpr int kExitFinished = 0;
-constexpr int kExitResumable = 75;
 
 std::vector<PriorityLevel> priority_levels(const Policy& policy) {
   std::map<int, PriorityLevel, std::greater<>> by_priority;
@@ -159,7 +157,7 @@ void DecisionCore::State::job_exited(const JobExitEvent& event, TimePoint now, D
   job.slots.clear();
 
   const bool resumable = !job.cancel_requested && event.exit_code != kExitFinished &&
-                         (preempted_by_lull || event.exit_code == kExitResumable);
+                         (preempted_by_lull || event.exit_code == kExitPreempted);
   if (resumable) {
     job.state = JobState::resumable;
     enqueue(job, now);

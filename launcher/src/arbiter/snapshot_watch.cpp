@@ -2,13 +2,13 @@
 
 #include <exception>
 
+#include "lull/base/exit_codes.h"
 #include "lull/checkpoint/snapshot_store.h"
 
 namespace lull::arbiter {
 
 namespace {
 
-constexpr int kExitResumable = 75;
 constexpr int kExitFailed = 1;
 
 }  // namespace
@@ -28,7 +28,7 @@ std::optional<std::uint64_t> newest_committed_step(const std::filesystem::path& 
 RunEnd lost_run_end(const std::filesystem::path& ckpt_dir) {
   const std::optional<std::uint64_t> step = newest_committed_step(ckpt_dir);
   if (step) {
-    return {kExitResumable, "lull run ended while the arbiter was away and left no exit file; resumable from snapshot step " +
+    return {kExitPreempted, "lull run ended while the arbiter was away and left no exit file; resumable from snapshot step " +
                                 std::to_string(*step)};
   }
   return {kExitFailed, "lull run ended while the arbiter was away and left no exit file, and there is no committed snapshot"};
