@@ -104,6 +104,13 @@ class HoldingProcess {
   bool holding_ = false;
 };
 
+// Nobody holds the lock of `dir` and the next job takes it at once.
+void expect_free(const std::filesystem::path& dir, const char* why) {
+  EXPECT_FALSE(WriterLock::holder(dir).has_value()) << why;
+  WriterLock mine = WriterLock::acquire(dir, "next-job");
+  EXPECT_TRUE(mine.held());
+}
+
 TEST(WriterLock, ASecondWriterIsRefusedNamingTheDirectoryAndTheHolder) {
   ScratchDir scratch("writer-lock");
   const SnapshotStore store(scratch.path() / "job");
@@ -154,9 +161,7 @@ TEST(WriterLock, TheLockDiesWithItsProcessKilledBySigkill) {
                            "pid " + std::to_string(other.pid())));
 
   other.kill();
-  EXPECT_FALSE(WriterLock::holder(store.dir()).has_value()) << "a lock outlived its process";
-  WriterLock mine = WriterLock::acquire(store.dir(), "next-job");
-  EXPECT_TRUE(mine.held());
+  expect_free(store.dir(), "a lock outlived its process");
 }
 
 // A forked child shares its parent's open file description, and with it an
@@ -173,9 +178,7 @@ TEST(WriterLock, AChildTheHolderForkedDoesNotKeepTheLock) {
 
   other.kill();
   ASSERT_EQ(::kill(other.child(), 0), 0) << "the forked child is gone: the test shows nothing";
-  EXPECT_FALSE(WriterLock::holder(store.dir()).has_value()) << "the holder's forked child kept its lock";
-  WriterLock mine = WriterLock::acquire(store.dir(), "next-job");
-  EXPECT_TRUE(mine.held());
+  expect_free(store.dir(), "the holder's forked child kept its lock");
 }
 
 TEST(WriterLock, CommitIsRefusedWhileAnotherProcessHoldsTheDirectory) {
