@@ -50,7 +50,9 @@ def digest_of(stdout):
     return lines[-1].split()[1]
 
 
-def run(command, env, timeout=120):
+# A whole training run: minutes of slack, because on a loaded machine (two CPU burners beside
+# ctest -j2 and other work) an uninterrupted 3000-step reference run took over 120 s.
+def run(command, env, timeout=400):
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
 
