@@ -46,15 +46,15 @@ constexpr int kNestingProbe = 4;
 // tree may be deep exactly when the property is broken.
 int tree_depth(const toml::table& root) {
   int deepest = 0;
-  std::vector<std::pair<const toml::node*, int>> todo{{&root, 0}};
-  while (!todo.empty()) {
-    const auto [node, depth] = todo.back();
-    todo.pop_back();
+  std::vector<std::pair<const toml::node*, int>> unvisited{{&root, 0}};
+  while (!unvisited.empty()) {
+    const auto [node, depth] = unvisited.back();
+    unvisited.pop_back();
     deepest = std::max(deepest, depth);
     if (const toml::table* table = node->as_table()) {
-      for (const auto& entry : *table) todo.emplace_back(&entry.second, depth + 1);
+      for (const auto& entry : *table) unvisited.emplace_back(&entry.second, depth + 1);
     } else if (const toml::array* array = node->as_array()) {
-      for (const toml::node& element : *array) todo.emplace_back(&element, depth + 1);
+      for (const toml::node& element : *array) unvisited.emplace_back(&element, depth + 1);
     }
   }
   return deepest;
