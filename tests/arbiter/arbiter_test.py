@@ -107,19 +107,21 @@ class Arbiter:
         with open(self.log_path) as f:
             return f.read()
 
-    def lull(self, *args, check=True, user=None):
+    # cwd: where the client runs, and so the job's working directory on submit (the arbiter refuses
+    # one the job's user cannot enter, as the build tree of a 0700 checkout is for nobody).
+    def lull(self, *args, check=True, user=None, cwd=None):
         command = [self.program, *args]
         if user is not None:
             command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
         result = subprocess.run(command, env=environment(LULL_ARBITER_SOCKET=self.socket), capture_output=True,
-                                text=True, timeout=60)
+                                text=True, timeout=60, cwd=cwd)
         if check and result.returncode != 0:
             raise AssertionError(f"lull {' '.join(args)} exited {result.returncode}: {result.stderr}\n{self.log()}")
         return result
 
-    def submit(self, tenant, job_class, ranks, ckpt, *program, user=None):
+    def submit(self, tenant, job_class, ranks, ckpt, *program, user=None, cwd=None):
         result = self.lull("submit", "--json", "--tenant", tenant, "--class", job_class, "--ranks", str(ranks),
-                           "--ckpt-dir", ckpt, "--", *program, user=user)
+                           "--ckpt-dir", ckpt, "--", *program, user=user, cwd=cwd)
         return json.loads(result.stdout)["job"]
 
     def status(self, user=None):
@@ -476,7 +478,7 @@ class Isolation(ArbiterCase):
         with open(script, "w") as f:
             f.write("#!/bin/sh\nid -u > \"$LULL_CKPT_DIR/uid\"\necho \"$CUDA_VISIBLE_DEVICES\" > \"$LULL_CKPT_DIR/gpus\"\n")
         os.chmod(script, 0o755)
-        nobody_job = arbiter.submit("globex", "spot", 2, mine, script, user=NOBODY)
+        nobody_job = arbiter.submit("globex", "spot", 2, mine, script, user=NOBODY, cwd=self.dir)
         wait_for(lambda: os.path.exists(os.path.join(mine, "gpus")), 30, "the nobody job to run")
         time.sleep(0.3)
         with open(os.path.join(mine, "uid")) as f:
