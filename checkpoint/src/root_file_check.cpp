@@ -7,6 +7,7 @@
 #include "checksum.h"
 #include "hdf5_attributes.h"
 #include "hdf5_handle.h"
+#include "hdf5_layout_guard.h"
 #include "hdf5_links.h"
 #include "hdf5_types.h"
 #include "lull/base/error.h"
@@ -25,12 +26,16 @@ constexpr const char* kRepairHint = "the root file is damaged or was rewritten; 
   throw Error(ErrorCode::corrupt, subject + ": " + what, {}, {}, kRepairHint);
 }
 
-std::string read_manifest_json(hid_t root, std::uint64_t root_bytes, const std::string& subject) {
+std::string read_manifest_json(hid_t root, RandomAccessFile& root_file, std::uint64_t root_bytes,
+                               const std::string& subject) {
   auto corrupt = [&](const std::string& what) { fail(subject, "the manifest (" + std::string(kManifestPath) + ") " + what); };
   if (auto problem = hard_link_path_problem(root, kManifestPath, subject); !problem.empty()) {
     fail(subject, "no manifest: " + problem);
   }
   if (has_external_file_list(root, kManifestPath, subject)) corrupt("is not stored in the root file itself");
+  if (auto problem = dataset_layout_problem(root, kManifestPath, root_file, subject); !problem.empty()) {
+    corrupt("cannot be opened safely: " + problem);
+  }
   Hid dataset(H5Dopen2(root, kManifestPath, H5P_DEFAULT));
   if (!dataset.valid()) corrupt("is not a dataset");
   const DatasetStorage storage = dataset_storage(dataset, subject);
@@ -100,7 +105,8 @@ std::string mapping_text(Get get, hid_t dcpl, std::size_t index) {
 
 class GlobalViewCheck {
  public:
-  GlobalViewCheck(hid_t root, const Manifest& m, const std::string& subject) : root_(root), m_(m), subject_(subject) {}
+  GlobalViewCheck(hid_t root, RandomAccessFile& root_file, const Manifest& m, const std::string& subject)
+      : root_(root), root_file_(root_file), m_(m), subject_(subject) {}
 
   void run() {
     expect_names(root_, {"lull", "metadata", kTensorsGroup, kRanksGroup}, "/", subject_);
@@ -161,6 +167,9 @@ class GlobalViewCheck {
     }
     if (link != LinkType::hard) differs(path, "is " + std::string(link_type_name(link)) + ", not a dataset");
     if (has_external_file_list(parent, name, subject_)) differs(path, "keeps its bytes in external files");
+    if (auto problem = dataset_layout_problem(parent, name, root_file_, subject_); !problem.empty()) {
+      fail(subject_, path + " cannot be opened safely: " + problem);
+    }
     Hid dataset(H5Dopen2(parent, name.c_str(), H5P_DEFAULT));
     if (!dataset.valid()) differs(path, "is not a dataset");
     Hid type(H5Dget_type(dataset));
@@ -218,13 +227,15 @@ class GlobalViewCheck {
   }
 
   hid_t root_;
+  RandomAccessFile& root_file_;
   const Manifest& m_;
   const std::string& subject_;
 };
 
 }  // namespace
 
-Manifest read_checked_manifest(hid_t root, std::uint64_t root_bytes, const std::string& subject) {
+Manifest read_checked_manifest(hid_t root, RandomAccessFile& root_file, std::uint64_t root_bytes,
+                               const std::string& subject) {
   auto format = read_string_attribute(root, "format");
   if (!format || *format != "lull") fail(subject, "an HDF5 file but not a lull snapshot (no format=\"lull\" attribute)");
   auto version = read_u64_attribute(root, "format_version");
@@ -236,7 +247,7 @@ Manifest read_checked_manifest(hid_t root, std::uint64_t root_bytes, const std::
   }
   Manifest manifest;
   try {
-    manifest = manifest_from_json(read_manifest_json(root, root_bytes, subject));
+    manifest = manifest_from_json(read_manifest_json(root, root_file, root_bytes, subject));
   } catch (const Error& e) {
     if (e.code() != ErrorCode::corrupt || e.message().starts_with(subject)) throw;
     fail(subject, e.message());
@@ -250,8 +261,9 @@ Manifest read_checked_manifest(hid_t root, std::uint64_t root_bytes, const std::
   return manifest;
 }
 
-void check_global_view(hid_t root, const Manifest& manifest, const std::string& subject) {
-  GlobalViewCheck(root, manifest, subject).run();
+void check_global_view(hid_t root, RandomAccessFile& root_file, const Manifest& manifest,
+                       const std::string& subject) {
+  GlobalViewCheck(root, root_file, manifest, subject).run();
 }
 
 }  // namespace lull::detail

@@ -16,13 +16,16 @@
 //                            which could name any file on the machine).
 //
 // Neither traverses a link or reads a dataset's data: nothing outside the
-// root file is opened.
+// root file is opened. Before HDF5 opens a dataset, its layout is read from
+// the root file's bytes (`root_file`, the same file open for reading) and
+// refused if HDF5 1.10 would read past it (hdf5_layout_guard.h).
 
 #include <hdf5.h>
 
 #include <cstdint>
 #include <string>
 
+#include "lull/checkpoint/file_system.h"
 #include "manifest.h"
 
 namespace lull::detail {
@@ -31,9 +34,11 @@ namespace lull::detail {
 // with the root's `format`, `format_version` and `step` attributes agreeing
 // with it. Throws Error(corrupt) naming `subject` (the root file's path) and
 // what is wrong, Error(unsupported) for a newer format version.
-Manifest read_checked_manifest(hid_t root, std::uint64_t root_bytes, const std::string& subject);
+Manifest read_checked_manifest(hid_t root, RandomAccessFile& root_file, std::uint64_t root_bytes,
+                               const std::string& subject);
 
 // Throws Error(corrupt) naming the object that differs from `manifest`.
-void check_global_view(hid_t root, const Manifest& manifest, const std::string& subject);
+void check_global_view(hid_t root, RandomAccessFile& root_file, const Manifest& manifest,
+                       const std::string& subject);
 
 }  // namespace lull::detail

@@ -6,6 +6,7 @@
 #include "checksum_pipeline.h"
 #include "hdf5_attributes.h"
 #include "hdf5_error.h"
+#include "hdf5_layout_guard.h"
 #include "hdf5_links.h"
 #include "hdf5_types.h"
 
@@ -59,6 +60,9 @@ RawLocation ShardSource::locate(const std::string& object_path, DType dtype, con
     throw corrupt("cannot be read: " + problem);
   }
   if (has_external_file_list(file, object_path, path_.string())) throw corrupt("keeps its bytes in external files");
+  if (auto problem = dataset_layout_problem(file, object_path, raw_file(), path_.string()); !problem.empty()) {
+    throw corrupt("cannot be opened safely: " + problem);
+  }
   Hid dataset(H5Dopen2(file, object_path.c_str(), H5P_DEFAULT));
   if (!dataset.valid()) {
     H5Eclear2(H5E_DEFAULT);

@@ -75,7 +75,9 @@ SnapshotReader::Impl::Impl(FileSystem& fs, std::filesystem::path dir, std::files
     throw Error(ErrorCode::corrupt, subject + " is not a readable HDF5 file");
   }
   root_file_ = Hid(id);
-  manifest_ = read_checked_manifest(root_file_, status.size, subject);
+  // HDF5's view of the root file and lull's own, for what lull reads first.
+  const std::unique_ptr<RandomAccessFile> root_bytes = fs_.open_file(root_, /*writable=*/false);
+  manifest_ = read_checked_manifest(root_file_, *root_bytes, status.size, subject);
   if (named_step && *named_step != manifest_.step) {
     throw Error(ErrorCode::corrupt,
                 "snapshot directory " + dir_.string() + " is named for step " + std::to_string(*named_step) +
@@ -90,7 +92,7 @@ SnapshotReader::Impl::Impl(FileSystem& fs, std::filesystem::path dir, std::files
   }
   for (const auto& b : manifest_.blobs) total_bytes_ += b.bytes;
   check_files_present();
-  check_global_view(root_file_, manifest_, subject);
+  check_global_view(root_file_, *root_bytes, manifest_, subject);
 }
 
 void SnapshotReader::Impl::check_files_present() {
