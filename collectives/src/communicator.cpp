@@ -77,13 +77,18 @@ bool PendingAllreduce::test() {
   return done_;
 }
 
-std::span<const std::int64_t> PendingAllreduce::wait() {
+std::span<const std::int64_t> PendingAllreduce::wait() & {
   require(valid(), "PendingAllreduce::wait() on an empty handle");
   if (!done_) {
     operation_->wait();
     done_ = true;
   }
   return operation_->values();
+}
+
+std::vector<std::int64_t> PendingAllreduce::wait() && {
+  const std::span<const std::int64_t> values = wait();  // *this is an lvalue here
+  return {values.begin(), values.end()};
 }
 
 std::span<const std::int64_t> PendingAllreduce::values() const {

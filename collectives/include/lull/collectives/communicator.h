@@ -189,8 +189,12 @@ class PendingAllreduce {
   bool test();
 
   // Blocks until the operation completed and returns the reduced values
-  // (same count as given to start_allreduce). Throws like test().
-  std::span<const std::int64_t> wait();
+  // (same count as given to start_allreduce). Throws like test(). The span
+  // points into this handle; on a temporary handle
+  // (`auto v = comm.start_allreduce(...).wait();`) the values are copied out,
+  // since the handle and its buffer end with the statement.
+  std::span<const std::int64_t> wait() &;
+  std::vector<std::int64_t> wait() &&;
 
   // The reduced values. Precondition: done().
   std::span<const std::int64_t> values() const;
