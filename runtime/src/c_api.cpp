@@ -2,9 +2,11 @@
 // into status codes and a per-thread message.
 #include "lull.h"
 
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "lull/base/error.h"
 #include "lull/runtime.h"
@@ -55,9 +57,18 @@ void require(bool ok, const char* what) {
   if (!ok) throw lull::Error(lull::ErrorCode::invalid_argument, what);
 }
 
-lull::DType dtype_of(lull_dtype dtype) {
-  require(dtype >= LULL_F16 && dtype <= LULL_BOOL, "unknown lull_dtype");
-  return lull::kAllDTypes[static_cast<int>(dtype)];
+// A C caller may put any int in a lull_dtype, but in C++ loading an enum
+// outside its enumerators' range is undefined (UBSan stops at it): the
+// parameter is taken by reference and its bits read as the underlying type.
+lull::DType dtype_of(const lull_dtype& dtype) {
+  std::underlying_type_t<lull_dtype> bits;
+  std::memcpy(&bits, &dtype, sizeof bits);
+  const auto value = static_cast<long long>(bits);
+  if (value < LULL_F16 || value > LULL_BOOL) {
+    throw lull::Error(lull::ErrorCode::invalid_argument,
+                      "unknown lull_dtype " + std::to_string(value) + " (LULL_F16 = 0 to LULL_BOOL = 8)");
+  }
+  return lull::kAllDTypes[static_cast<std::size_t>(value)];
 }
 
 lull::Shape shape_of(int ndims, const std::uint64_t* dims, const char* what) {

@@ -86,7 +86,7 @@ static void misuse_of_protect(lull_runtime* rt) {
   expect("protect with a NULL shape", lull_protect(rt, "noshape", LULL_F64, 1, NULL, zeros, shape, data),
          LULL_ERR_INVALID_ARGUMENT, "global_shape");
   expect("protect with an unknown dtype", lull_protect(rt, "dtype", (lull_dtype)42, 1, shape, zeros, shape, data),
-         LULL_ERR_INVALID_ARGUMENT, "dtype");
+         LULL_ERR_INVALID_ARGUMENT, "lull_dtype 42");
   expect("protect with a bad name", lull_protect(rt, "a/b", LULL_F64, 1, shape, zeros, shape, data),
          LULL_ERR_INVALID_ARGUMENT, "a/b");
   expect("protect_replicated with ndims 9", lull_protect_replicated(rt, "nine", LULL_F64, 9, shape, data),
