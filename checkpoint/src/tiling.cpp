@@ -92,7 +92,23 @@ void copy_region(const void* src, const Box& from, void* dst, const Box& to, con
   }
 }
 
+namespace {
+
+std::string list_text(const Shape& values) {
+  std::string out = "[";
+  for (std::size_t d = 0; d < values.size(); ++d) {
+    if (d) out += ", ";
+    out += std::to_string(values[d]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
 std::string describe(const Box& box) {
+  if (box.offset.size() != box.extent.size()) {
+    return "offset " + list_text(box.offset) + " extent " + list_text(box.extent);
+  }
   std::string out = "[";
   for (std::size_t d = 0; d < box.offset.size(); ++d) {
     if (d) out += ", ";

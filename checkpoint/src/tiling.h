@@ -30,7 +30,8 @@ std::string tiling_problem(const Shape& shape, const std::vector<Box>& pieces);
 void copy_region(const void* src, const Box& from, void* dst, const Box& to, const Box& region,
                  std::size_t element_size);
 
-// "[0:4, 8:16]"
+// "[0:4, 8:16]"; "offset [0, 8] extent [4]" when the two differ in length
+// (a caller's request or a manifest may give such a box).
 std::string describe(const Box& box);
 
 }  // namespace lull::detail

@@ -123,6 +123,9 @@ TEST_F(BadInput, ReadOutsideTheTensorIsInvalidArgument) {
                              ErrorCode::invalid_argument))
         << "offset " << shape_string(offset) << " extent " << shape_string(extent);
   }
+  // Offset and extent of different lengths are named as given (not read past the shorter one).
+  EXPECT_TRUE(throws_error([&] { reader.read("w", DType::f32, {0, 0}, {8}, out.data()); }, ErrorCode::invalid_argument,
+                           "offset [0, 0] extent [8]"));
   EXPECT_TRUE(throws_error([&] { reader.read("s", DType::i64, {0}, {1}, out.data()); }, ErrorCode::invalid_argument));
   // Still usable afterwards.
   reader.read("w", DType::f32, {7, 5}, {1, 1}, out.data());
