@@ -6,7 +6,9 @@
 #   make fuzz   every fuzz target for FUZZ_SECONDS each (clang, libFuzzer, ASan+UBSan; in build-fuzz/)
 #   make soak-arbiter  CYCLES (500) preempt/resume cycles through the arbiter; fails if its
 #               descriptors or memory grow (not in CI: about 3 s a cycle)
+#   make test-asan  the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer (in build-asan/)
 BUILD ?= build
+ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 CTEST_FLAGS ?= --output-on-failure
@@ -16,7 +18,7 @@ FUZZ_TARGETS ?=
 
 CYCLES ?= 500
 
-.PHONY: all deps deps-bench deps-fuzz configure build test demo demo-snapshots bench fuzz soak-arbiter install clean
+.PHONY: all deps deps-bench deps-fuzz configure build test test-asan demo demo-snapshots bench fuzz soak-arbiter install clean
 
 all: build
 
@@ -37,6 +39,19 @@ build: configure
 
 test: build
 	cd $(BUILD) && ctest $(CTEST_FLAGS)
+
+# A build of its own, every target instrumented (cmake/LullSanitizers.cmake);
+# the tests run with the sanitizer options of tests/sanitizers/. Left out,
+# with the reasons printed: three tests whose measure the sanitizers break.
+ASAN_LEFT_OUT = policy.Simulate.TenThousandSlotsAndAHundredThousandJobsWellUnderAMinute|arbiter.PartialRequests|arbiter.DescriptorsExhausted
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DLULL_SANITIZE=address,undefined -DLULL_BUILD_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@echo "test-asan leaves out three tests whose measure the sanitizers break:"
+	@echo "  policy.Simulate.TenThousandSlots...: a speed (100,000 jobs in under 30 s); the other policy.Simulate tests run the same simulator"
+	@echo "  arbiter.PartialRequests: a resident-memory bound; ASan keeps freed memory in its quarantine (256 MB)"
+	@echo "  arbiter.DescriptorsExhausted: the arbiter at zero free descriptors; UBSan's vptr check needs one (a pipe) and reports every virtual call as invalid there"
+	cd $(ASAN_BUILD) && ctest $(CTEST_FLAGS) -E '^($(ASAN_LEFT_OUT))$$'
 
 demo: build
 	@scripts/demo.sh $(BUILD)
@@ -63,4 +78,4 @@ install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)
 
 clean:
-	rm -rf $(BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(FUZZ_BUILD) $(ASAN_BUILD)

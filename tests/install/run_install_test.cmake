@@ -40,9 +40,16 @@ foreach(installed include/lull/checkpoint.h include/lull/base/version.h bin/lull
 endforeach()
 
 # The package registry is off so that only the installed tree can be found.
+# A sanitizer build's libraries (SANITIZE, make test-asan) need the
+# sanitizers' runtime loaded first: the consumer is then built with them too,
+# as a user of such a build would build it.
+set(consumer_flags)
+if(SANITIZE)
+  set(consumer_flags -DCMAKE_CXX_FLAGS=-fsanitize=${SANITIZE} -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=${SANITIZE})
+endif()
 run("configure the consumer"
     ${CMAKE_COMMAND} -S ${CONSUMER_SOURCE_DIR} -B ${consumer_build} -G ${GENERATOR}
-    -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+    -DCMAKE_CXX_COMPILER=${CXX_COMPILER} ${consumer_flags}
     -DCMAKE_PREFIX_PATH=${prefix}
     -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF
     -DEXPECTED_PREFIX=${prefix})

@@ -1,7 +1,9 @@
 #include "mpi_channel.h"
 
 #include <algorithm>
+#include <mutex>
 #include <utility>
+#include <vector>
 
 #include "../progress_loop.h"
 #include "lull/base/error.h"
@@ -20,6 +22,25 @@ std::chrono::nanoseconds to_nanoseconds(double seconds) {
 bool mpi_finalized() noexcept {
   int finalized = 1;
   return MPI_Finalized(&finalized) != MPI_SUCCESS || finalized != 0;
+}
+
+// Collectives still pending when their channel goes: MPI may write their
+// buffers until the process ends, so they are kept for the process's life,
+// reachable (LeakSanitizer does not report them), never freed. Never
+// destroyed itself: static destructors run while MPI may still write.
+struct OutlivingCollectives {
+  std::mutex mutex;
+  std::vector<std::pair<MPI_Request, std::shared_ptr<void>>> kept;
+};
+
+void keep_for_the_process(MPI_Request request, std::shared_ptr<void> keepalive) noexcept {
+  try {
+    static auto* const outliving = new OutlivingCollectives;
+    const std::lock_guard lock(outliving->mutex);
+    outliving->kept.emplace_back(request, std::move(keepalive));
+  } catch (...) {  // out of memory: leak the buffer rather than free it under MPI
+    new std::shared_ptr<void>(std::move(keepalive));
+  }
 }
 
 }  // namespace
@@ -76,9 +97,7 @@ MpiChannel::~MpiChannel() {
   if (!abandoned_.empty()) {
     log::warn(subject_ + ": " + std::to_string(abandoned_.size()) +
               " collective(s) still pending at destruction; their buffers stay allocated");
-    for (Abandoned& a : abandoned_) {
-      new std::shared_ptr<void>(std::move(a.keepalive));  // leaked on purpose: MPI may still write
-    }
+    for (Abandoned& a : abandoned_) keep_for_the_process(a.request, std::move(a.keepalive));
   }
   if (comm_ != MPI_COMM_NULL && !watchdog_->aborted()) MPI_Comm_free(&comm_);
 }
@@ -121,8 +140,8 @@ void MpiChannel::wait(MPI_Request& request, CollectiveWatchdog::Watch& watch) {
 void MpiChannel::abandon(MPI_Request request, std::shared_ptr<void> keepalive) noexcept {
   try {
     abandoned_.push_back(Abandoned{request, std::move(keepalive)});
-  } catch (...) {  // out of memory: leak the buffer rather than free it under MPI
-    new std::shared_ptr<void>(std::move(keepalive));
+  } catch (...) {
+    keep_for_the_process(request, std::move(keepalive));
   }
 }
 
