@@ -24,19 +24,6 @@ const char* reduce_op_name(ReduceOp op) noexcept {
 
 namespace {
 
-double parse_timeout(const char* text, const char* what) {
-  errno = 0;
-  char* end = nullptr;
-  double value = std::strtod(text, &end);
-  if (end == text || *end != '\0' || errno != 0 || !std::isfinite(value) || value <= 0) {
-    throw Error(ErrorCode::invalid_argument,
-                std::string(what) + " must be a number of seconds > 0, not \"" + text + "\"", {}, {},
-                "unset it for the default of " + std::to_string(static_cast<int>(kDefaultCollectiveTimeoutSeconds)) +
-                    " s");
-  }
-  return value;
-}
-
 void require(bool ok, const std::string& message) {
   if (!ok) throw Error(ErrorCode::invalid_argument, message);
 }
@@ -49,6 +36,22 @@ void require_root(int root, int size, const char* what) {
 
 }  // namespace
 
+std::optional<double> collective_timeout_from_environment() {
+  const char* text = std::getenv(kCollectiveTimeoutEnv);
+  if (text == nullptr || *text == '\0') return std::nullopt;
+  errno = 0;
+  char* end = nullptr;
+  double value = std::strtod(text, &end);
+  if (end == text || *end != '\0' || errno != 0 || !std::isfinite(value) || value <= 0) {
+    throw Error(ErrorCode::invalid_argument,
+                std::string(kCollectiveTimeoutEnv) + " must be a number of seconds > 0, not \"" + text + "\"", {},
+                {},
+                "unset it for the default of " + std::to_string(static_cast<int>(kDefaultCollectiveTimeoutSeconds)) +
+                    " s");
+  }
+  return value;
+}
+
 double CommunicatorOptions::effective_timeout_seconds() const {
   if (timeout_seconds) {
     double t = *timeout_seconds;
@@ -58,9 +61,7 @@ double CommunicatorOptions::effective_timeout_seconds() const {
     }
     return t;
   }
-  const char* env = std::getenv(kCollectiveTimeoutEnv);
-  if (env != nullptr && *env != '\0') return parse_timeout(env, kCollectiveTimeoutEnv);
-  return kDefaultCollectiveTimeoutSeconds;
+  return collective_timeout_from_environment().value_or(kDefaultCollectiveTimeoutSeconds);
 }
 
 // ---- PendingAllreduce ------------------------------------------------------------------------

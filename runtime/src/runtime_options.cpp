@@ -79,9 +79,7 @@ RuntimeOptions RuntimeOptions::from_environment() {
   }
   if (const char* v = env(kNoticeFileEnv)) o.notice_file = v;
   if (const char* v = env("LULL_GRACE_SECONDS")) o.default_grace_seconds = parse_seconds("LULL_GRACE_SECONDS", v);
-  if (const char* v = env("LULL_COLLECTIVE_TIMEOUT")) {
-    o.collective_timeout_seconds = parse_seconds("LULL_COLLECTIVE_TIMEOUT", v);
-  }
+  if (auto seconds = collective_timeout_from_environment()) o.collective_timeout_seconds = *seconds;
   return o;
 }
 

@@ -35,10 +35,9 @@
 
 #include "lull/base/dtype.h"
 #include "lull/base/exit_codes.h"  // kExitFinished, kExitPreempted, kExitSnapshotFailed
+#include "lull/collectives/communicator.h"
 
 namespace lull {
-
-class Communicator;
 
 enum class StepDecision {
   proceed,  // go on with the next step
@@ -60,7 +59,12 @@ struct RuntimeOptions {
   std::vector<int> notice_signals;      // LULL_NOTICE_SIGNALS ("USR1,TERM"); default SIGUSR1
   std::filesystem::path notice_file;    // LULL_NOTICE_FILE (set by `lull run`)
   double default_grace_seconds = 30;    // LULL_GRACE_SECONDS: deadline of a signal without a file
-  double collective_timeout_seconds = 120;  // LULL_COLLECTIVE_TIMEOUT
+  // LULL_COLLECTIVE_TIMEOUT: seconds before a collective stuck on a dead or
+  // hung peer ends the rank with exit 70. The collectives' one default
+  // (kDefaultCollectiveTimeoutSeconds, 120 s) and their parser. Used by the
+  // Runtime(options, MPI_Comm) constructor; a Communicator the program built
+  // keeps its own timeout.
+  double collective_timeout_seconds = kDefaultCollectiveTimeoutSeconds;
 
   // Reads the LULL_* variables over the defaults above. Throws
   // Error(invalid_argument) naming the variable when one is malformed.

@@ -85,9 +85,20 @@ enum class BufferSpace : std::uint8_t { host, cuda_device };
 // Exit code of a rank whose watchdog found a collective stuck past the
 // timeout: EX_SOFTWARE. Neither 0 (finished) nor 75 (preempted, resumable).
 inline constexpr int kExitCollectiveTimeout = 70;
-inline constexpr double kDefaultCollectiveTimeoutSeconds = 60;
+// Seconds a collective may stay pending when neither the program nor
+// LULL_COLLECTIVE_TIMEOUT says otherwise. lull's one default: communicators
+// made here and lull::Runtime's (RuntimeOptions::collective_timeout_seconds)
+// both start from it. Two minutes leave room for a slow snapshot write or a
+// long step between two collectives on a healthy job.
+inline constexpr double kDefaultCollectiveTimeoutSeconds = 120;
 // Seconds (a decimal number > 0); used when CommunicatorOptions does not set one.
 inline constexpr const char* kCollectiveTimeoutEnv = "LULL_COLLECTIVE_TIMEOUT";
+
+// LULL_COLLECTIVE_TIMEOUT's seconds; nullopt when it is unset or empty.
+// Throws Error(invalid_argument) naming the variable when it is not a
+// number > 0. The one reader of the variable: CommunicatorOptions and
+// lull::RuntimeOptions::from_environment() both call it. Any thread.
+std::optional<double> collective_timeout_from_environment();
 // start_allreduce() carries at most this many values.
 inline constexpr std::size_t kMaxAgreementValues = 16;
 
@@ -119,7 +130,7 @@ struct StuckCollective {
 
 struct CommunicatorOptions {
   // Seconds a collective may stay pending. Unset: LULL_COLLECTIVE_TIMEOUT,
-  // else kDefaultCollectiveTimeoutSeconds. It must exceed the longest time
+  // else kDefaultCollectiveTimeoutSeconds (120 s). It must exceed the longest time
   // between two ranks reaching the same collective (a step's skew, a slow
   // checkpoint write), or healthy jobs are killed.
   std::optional<double> timeout_seconds;
