@@ -22,14 +22,10 @@
 #include "mpi_test_world.h"
 #include "typed_buffer.h"
 
-namespace lull {
+namespace lull::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using test::test_options;
-using test::world;
-using test::world_rank;
-using test::world_size;
 
 double reduce_expected(DType dtype, ReduceOp op, int size, std::size_t i) {
   double acc = test::input_value(dtype, 0, i);
@@ -371,4 +367,4 @@ TEST(MpiError, MapsClassesMessagesAndHints) {
 }
 
 }  // namespace
-}  // namespace lull
+}  // namespace lull::test

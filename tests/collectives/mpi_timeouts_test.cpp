@@ -21,14 +21,10 @@
 #include "lull/collectives/communicator.h"
 #include "mpi_test_world.h"
 
-namespace lull {
+namespace lull::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using test::test_options;
-using test::world;
-using test::world_rank;
-using test::world_size;
 
 TEST(MpiCommunicator, AbortIsLocalAndKeepsTheFirstReason) {
   auto comm = world();
@@ -194,4 +190,4 @@ TEST(CommunicatorOptions, TimeoutFromOptionEnvironmentOrDefault) {
 }
 
 }  // namespace
-}  // namespace lull
+}  // namespace lull::test
