@@ -3,7 +3,7 @@
 # works against the installed tree.
 include(CMakePackageConfigHelpers)
 
-install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime lull_policy
+install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime lull_policy lull_simulator
         EXPORT lullTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -11,8 +11,8 @@ install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime lul
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS lull_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # `lull report`'s drawing script (launcher/CMakeLists.txt tells lull where).
-install(PROGRAMS launcher/report/timeline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
-install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ policy/include/ ${PROJECT_BINARY_DIR}/generated/include/
+install(PROGRAMS launcher/src/report/timeline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
+install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ policy/include/ simulator/include/ ${PROJECT_BINARY_DIR}/generated/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 install(EXPORT lullTargets NAMESPACE lull:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/lull)

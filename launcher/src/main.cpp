@@ -1,29 +1,73 @@
 // The `lull` command: parses the command line, runs one subcommand, and maps
-// what happened to the exit-code contract (exit_codes.h):
+// what happened to the exit-code contract (lull/base/exit_codes.h):
 //   0 ok, 1 the command failed ("lull: <reason>" on stderr), 2 usage error;
-//   `run` ends with its job's code instead (run_outcome.h: 0, 75, 126/127, ...).
+//   `run` ends with its job's code instead (run/run_outcome.h: 0, 75, 126/127, ...).
+// The commands are a table (kCommands): each adds itself to the command line
+// with its options and says how it runs once chosen.
 #include <cstdlib>
 #include <exception>
+#include <functional>
 #include <iostream>
+#include <memory>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "arbiter_client_commands.h"
-#include "arbiter_command.h"
-#include "exit_codes.h"
-#include "inspect_command.h"
+#include "arbiter/arbiter_command.h"
+#include "clients/arbiter_client_commands.h"
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 #include "lull/base/log.h"
 #include "lull/base/version.h"
-#include "policy_command.h"
-#include "report_command.h"
-#include "run_command.h"
-#include "simulate_command.h"
-#include "verify_command.h"
+#include "policy/policy_command.h"
+#include "policy/simulate_command.h"
+#include "report/report_command.h"
+#include "run/run_command.h"
+#include "snapshot_tools/inspect_command.h"
+#include "snapshot_tools/verify_command.h"
+
+namespace {
+
+using namespace lull::cli;
+
+// One subcommand once added: the CLI11 app that says whether the user chose
+// it, and how to run it then (its value is lull's exit code).
+struct Subcommand {
+  const CLI::App* app;
+  std::function<int()> run;
+  // Its log lines at info level are its report (`run`, `arbiter`): the
+  // others log errors only unless LULL_LOG_LEVEL says otherwise.
+  bool reports_through_log;
+};
+
+// Adds a subcommand whose options live as long as the process.
+template <class Options, class Run>
+Subcommand subcommand(CLI::App* (*add)(CLI::App&, Options&), Run run, CLI::App& lull, bool reports_through_log) {
+  auto options = std::make_shared<Options>();
+  const CLI::App* app = add(lull, *options);
+  return {app, [options, run] { return run(*options); }, reports_through_log};
+}
+
+using AddSubcommand = Subcommand (*)(CLI::App&);
+
+// The table of commands, in the order `lull --help` lists them.
+constexpr AddSubcommand kCommands[] = {
+    [](CLI::App& lull) { return subcommand(add_inspect_command, [](auto& o) { return run_inspect(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_verify_command, [](auto& o) { return run_verify(o, std::cout, std::cerr); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_run_command, [](auto& o) { return run_job(o); }, lull, true); },
+    [](CLI::App& lull) { return subcommand(add_policy_command, [](auto& o) { return run_policy_check(o, std::cout, std::cerr); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_simulate_command, [](auto& o) { return run_simulate(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_arbiter_command, [](auto& o) { return run_arbiter_command(o); }, lull, true); },
+    [](CLI::App& lull) { return subcommand(add_submit_command, [](auto& o) { return run_submit(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_status_command, [](auto& o) { return run_status(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_cancel_command, [](auto& o) { return run_cancel(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_drain_command, [](auto& o) { return run_drain(o, std::cout); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_report_command, [](auto& o) { return run_report(o); }, lull, false); },
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
-  using namespace lull::cli;
-
   CLI::App app{"lull — preemptible training jobs on surplus GPUs.\n"
                "This build: run a job under lull; inspect and verify lull's HDF5 snapshots;\n"
                "check a preemption policy and simulate it on a job trace; run the node arbiter\n"
@@ -34,60 +78,32 @@ int main(int argc, char** argv) {
   app.footer("Exit codes: 0 ok, 1 failed (the reason is on stderr), 2 bad command line.\n"
              "Docs: README.md, \"The lull command\".");
 
-  InspectOptions inspect_options;
-  const CLI::App* inspect = add_inspect_command(app, inspect_options);
-  VerifyOptions verify_options;
-  const CLI::App* verify = add_verify_command(app, verify_options);
-  RunOptions run_options;
-  const CLI::App* run = add_run_command(app, run_options);
-  PolicyCheckOptions policy_check_options;
-  const CLI::App* policy_check = add_policy_command(app, policy_check_options);
-  SimulateOptions simulate_options;
-  const CLI::App* simulate = add_simulate_command(app, simulate_options);
-  lull::arbiter::ArbiterSettings arbiter_settings;
-  const CLI::App* arbiter = add_arbiter_command(app, arbiter_settings);
-  SubmitOptions submit_options;
-  const CLI::App* submit = add_submit_command(app, submit_options);
-  StatusOptions status_options;
-  const CLI::App* status = add_status_command(app, status_options);
-  CancelOptions cancel_options;
-  const CLI::App* cancel = add_cancel_command(app, cancel_options);
-  DrainOptions drain_options;
-  const CLI::App* drain = add_drain_command(app, drain_options);
-  ReportOptions report_options;
-  const CLI::App* report = add_report_command(app, report_options);
+  std::vector<Subcommand> commands;
+  for (AddSubcommand add : kCommands) commands.push_back(add(app));
 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
     // --help and --version arrive here too, with exit code 0.
-    return app.exit(error) == 0 ? kExitOk : kExitUsage;
+    return app.exit(error) == 0 ? lull::kExitOk : lull::kExitUsage;
   }
 
-  // The commands report everything they find themselves (a snapshot passed
-  // over is listed as rejected); the library's warnings would only repeat it.
-  // LULL_LOG_LEVEL, when set, still wins. `run` and `arbiter` keep info: their lines are their report.
-  if (std::getenv("LULL_LOG_LEVEL") == nullptr && !run->parsed() && !arbiter->parsed()) {
-    lull::log::set_level(lull::log::Level::error);
+  for (const Subcommand& command : commands) {
+    if (!command.app->parsed()) continue;
+    // The commands report everything they find themselves (a snapshot passed
+    // over is listed as rejected); the library's warnings would only repeat
+    // it. LULL_LOG_LEVEL, when set, still wins.
+    if (std::getenv("LULL_LOG_LEVEL") == nullptr && !command.reports_through_log) {
+      lull::log::set_level(lull::log::Level::error);
+    }
+    try {
+      return command.run();
+    } catch (const lull::Error& error) {
+      std::cerr << "lull: " << error.what() << "\n";
+    } catch (const std::exception& error) {
+      std::cerr << "lull: unexpected error: " << error.what() << "\n";
+    }
+    return lull::kExitFailure;
   }
-
-  try {
-    if (inspect->parsed()) return run_inspect(inspect_options, std::cout);
-    if (verify->parsed()) return run_verify(verify_options, std::cout, std::cerr);
-    if (run->parsed()) return run_job(run_options);
-    if (policy_check->parsed()) return run_policy_check(policy_check_options, std::cout, std::cerr);
-    if (simulate->parsed()) return run_simulate(simulate_options, std::cout);
-    if (arbiter->parsed()) return run_arbiter_command(arbiter_settings);
-    if (submit->parsed()) return run_submit(submit_options, std::cout);
-    if (status->parsed()) return run_status(status_options, std::cout);
-    if (cancel->parsed()) return run_cancel(cancel_options, std::cout);
-    if (drain->parsed()) return run_drain(drain_options, std::cout);
-    if (report->parsed()) return run_report(report_options);
-    return kExitUsage;  // unreachable: require_subcommand(1)
-  } catch (const lull::Error& error) {
-    std::cerr << "lull: " << error.what() << "\n";
-  } catch (const std::exception& error) {
-    std::cerr << "lull: unexpected error: " << error.what() << "\n";
-  }
-  return kExitFailure;
+  return lull::kExitUsage;  // unreachable: require_subcommand(1)
 }

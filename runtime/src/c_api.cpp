@@ -9,11 +9,17 @@
 #include <type_traits>
 
 #include "lull/base/error.h"
+#include "lull/base/exit_codes.h"
 #include "lull/runtime.h"
 
 struct lull_runtime {
   lull::Runtime runtime;
 };
+
+// lull.h spells the exit codes for C; they are the runtime's own.
+static_assert(LULL_EXIT_FINISHED == lull::kExitFinished);
+static_assert(LULL_EXIT_PREEMPTED == lull::kExitPreempted);
+static_assert(LULL_EXIT_SNAPSHOT_FAILED == lull::kExitSnapshotFailed);
 
 namespace {
 

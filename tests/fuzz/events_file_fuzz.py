@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fuzz target: the events file `lull report` reads (launcher/report/timeline.py).
+"""Fuzz target: the events file `lull report` reads (launcher/src/report/timeline.py).
 
 The file is parsed only in Python: the arbiter writes it from C++ but no C++
 reads it, so a libFuzzer target would test code `lull report` never runs.
@@ -44,7 +44,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TIMELINE = os.path.join(HERE, "..", "..", "launcher", "report", "timeline.py")
+TIMELINE = os.path.join(HERE, "..", "..", "launcher", "src", "report", "timeline.py")
 NAME = "events.jsonl"  # the path the parser is told; problems must start with it
 
 # Values a field is set to by the JSON mutations.

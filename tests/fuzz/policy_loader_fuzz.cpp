@@ -26,13 +26,13 @@
 #include <toml++/toml.h>
 
 #include "fuzz_check.h"
-#include "job_trace.h"
 #include "lull/base/error.h"
 #include "lull/policy/policy_loader.h"
-#include "simulation.h"
+#include "lull/simulator/job_trace.h"
+#include "lull/simulator/simulation.h"
+#include "lull/simulator/trace_generator.h"
 #include "support/policy_workout.h"
 #include "toml_nesting.h"
-#include "trace_generator.h"
 
 namespace {
 
@@ -101,28 +101,28 @@ void work_out_core(const Policy& small) {
 }
 
 void simulate(const Policy& small) {
-  std::vector<lull::cli::TraceJob> trace;
+  std::vector<lull::simulator::TraceJob> trace;
   try {
-    lull::cli::TraceShape shape;
+    lull::simulator::TraceShape shape;
     shape.jobs = 10;
     shape.slots = small.slots;
-    trace = lull::cli::generate_trace(small, shape);
+    trace = lull::simulator::generate_trace(small, shape);
   } catch (const lull::Error&) {
     // The generator needs a tenant of each kind; build a trace by hand instead.
   }
   // Jobs at the trace limits: the longest work, costliest snapshots, latest submits.
   for (std::size_t i = 0; i < std::min<std::size_t>(small.tenants.size(), 4); ++i) {
-    lull::cli::TraceJob job;
+    lull::simulator::TraceJob job;
     job.tenant = small.tenants[i].name;
     job.job_class = small.class_of(small.tenants[i]).name;
     job.ranks = job.min_ranks = 1;
     job.max_ranks = small.tenants[i].slot_quota;
-    job.duration = lull::cli::kMaxTraceTime;
-    job.checkpoint_cost = i % 2 == 0 ? lull::cli::kMaxTraceTime : Duration(1);
+    job.duration = lull::simulator::kMaxTraceTime;
+    job.checkpoint_cost = i % 2 == 0 ? lull::simulator::kMaxTraceTime : Duration(1);
     job.submit = trace.empty() ? Duration(0) : trace.back().submit;
     trace.push_back(job);
   }
-  const lull::cli::SimulationFigures figures = lull::cli::simulate(small, trace, small.slots);
+  const lull::simulator::SimulationFigures figures = lull::simulator::simulate(small, trace, small.slots);
   FUZZ_CHECK(figures.finished_jobs + figures.failed_jobs == trace.size(), "jobs lost by the simulator");
 }
 
@@ -142,7 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   if (!result.policy) return 0;
   check_limits(*result.policy);
-  const Policy small = lull::cli::scale_policy_to_slots(*result.policy, std::min(result.policy->slots, kSmallNode));
+  const Policy small = lull::simulator::scale_policy_to_slots(*result.policy, std::min(result.policy->slots, kSmallNode));
   work_out_core(small);
   simulate(small);
   return 0;

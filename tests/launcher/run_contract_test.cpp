@@ -14,13 +14,13 @@
 
 #include "lull/base/error.h"
 #include "lull/base/notice_file.h"
-#include "notice_location.h"
-#include "process_tree.h"
-#include "run_environment.h"
-#include "run_outcome.h"
+#include "posix/process_tree.h"
+#include "run/notice_location.h"
+#include "run/run_environment.h"
+#include "run/run_outcome.h"
 #include "support/test_process.h"
 
-namespace lull::cli {
+namespace lull::run {
 namespace {
 
 SupervisorOutcome exited(int code, bool escalated = false) {
@@ -228,19 +228,19 @@ TEST(ProcessTree, TakesDefaultActionReadsTheHandlerAndIgnoreMasks) {
   struct sigaction with_default {};
   with_default.sa_handler = SIG_DFL;
   ASSERT_EQ(::sigaction(SIGUSR2, &with_default, nullptr), 0);
-  EXPECT_TRUE(takes_default_action(::getpid(), SIGUSR2));
+  EXPECT_TRUE(posix::takes_default_action(::getpid(), SIGUSR2));
   struct sigaction handled {};
   handled.sa_handler = [](int) {};
   ASSERT_EQ(::sigaction(SIGUSR2, &handled, nullptr), 0);
-  EXPECT_FALSE(takes_default_action(::getpid(), SIGUSR2));
+  EXPECT_FALSE(posix::takes_default_action(::getpid(), SIGUSR2));
   struct sigaction ignored {};
   ignored.sa_handler = SIG_IGN;
   ASSERT_EQ(::sigaction(SIGUSR2, &ignored, nullptr), 0);
-  EXPECT_FALSE(takes_default_action(::getpid(), SIGUSR2));
+  EXPECT_FALSE(posix::takes_default_action(::getpid(), SIGUSR2));
   ASSERT_EQ(::sigaction(SIGUSR2, &old, nullptr), 0);
-  EXPECT_FALSE(takes_default_action(-5, SIGUSR2)) << "a process that is gone takes nothing";
-  EXPECT_FALSE(takes_default_action(::getpid(), 0));
-  EXPECT_FALSE(takes_default_action(::getpid(), 65));
+  EXPECT_FALSE(posix::takes_default_action(-5, SIGUSR2)) << "a process that is gone takes nothing";
+  EXPECT_FALSE(posix::takes_default_action(::getpid(), 0));
+  EXPECT_FALSE(posix::takes_default_action(::getpid(), 65));
 }
 
 // ---- acknowledgements beside the notice file ----
@@ -291,4 +291,4 @@ TEST(NoticeAcknowledgements, MalformedNamesAndOutOfRangeRanksAreIgnoredOrRefused
 }
 
 }  // namespace
-}  // namespace lull::cli
+}  // namespace lull::run

@@ -14,7 +14,6 @@
 #include "arbiter_journal.h"
 #include "arbiter_protocol.h"
 #include "arbiter_recovery.h"
-#include "atomic_file.h"
 #include "client_connections.h"
 #include "connection_limits.h"
 #include "event_log.h"
@@ -26,7 +25,8 @@
 #include "lull/base/regular_file.h"
 #include "lull/policy/policy_loader.h"
 #include "metrics_text.h"
-#include "signal_inbox.h"
+#include "posix/atomic_file.h"
+#include "posix/signal_inbox.h"
 #include "snapshot_watch.h"
 #include "state_directory.h"
 #include "status_report.h"
@@ -95,7 +95,7 @@ class ArbiterServer {
   EventLog events_;
   UniqueFd epoll_;
   std::optional<ClientConnections> clients_;
-  std::unique_ptr<cli::SignalInbox> signals_;
+  std::unique_ptr<posix::SignalInbox> signals_;
   std::map<JobId, ActiveRun> runs_;
   std::deque<RecordKind> pending_;
   bool recording_ = false;
@@ -136,7 +136,7 @@ ArbiterServer::ArbiterServer(const ArbiterSettings& settings)
   const int slots = settings_.slots.value_or(loaded.policy->slots);
   if (slots < 1) throw Error(ErrorCode::invalid_argument, "--slots must be at least 1");
   open_journal(policy_text, slots);
-  signals_ = std::make_unique<cli::SignalInbox>(std::initializer_list<int>{SIGTERM, SIGINT, SIGHUP},
+  signals_ = std::make_unique<posix::SignalInbox>(std::initializer_list<int>{SIGTERM, SIGINT, SIGHUP},
                                                 std::initializer_list<int>{SIGHUP});
   epoll_ = UniqueFd(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_.valid()) throw_errno("epoll_create1", "the arbiter's loop");
@@ -301,7 +301,7 @@ void ArbiterServer::poll_checkpoints() {
 void ArbiterServer::write_metrics() {
   if (!metrics_dirty_) return;
   try {
-    cli::write_file_atomically(settings_.metrics_file, metrics_text(*ledger_, draining_), 0644);
+    posix::write_file_atomically(settings_.metrics_file, metrics_text(*ledger_, draining_), 0644);
     metrics_dirty_ = false;
   } catch (const Error& e) {
     log::warn(std::string("metrics file: ") + e.what());
@@ -430,7 +430,7 @@ int ArbiterServer::run() {
           clients_ready = true;
           break;
         case Source::signals:
-          for (const cli::ReceivedSignal& signal : signals_->take()) {
+          for (const posix::ReceivedSignal& signal : signals_->take()) {
             if (signal.number == SIGTERM || signal.number == SIGINT) {
               log::info("stopping on a signal; " + std::to_string(runs_.size()) +
                         " job run(s) keep running and will be adopted by the next arbiter");

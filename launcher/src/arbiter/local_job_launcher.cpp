@@ -11,16 +11,16 @@
 #include <cerrno>
 #include <map>
 
-#include "argv_pointers.h"
 #include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
+#include "posix/argv_pointers.h"
+#include "posix/process_tree.h"
+#include "posix/signal_name.h"
 #include "process_identity.h"
-#include "process_tree.h"
-#include "run_environment.h"
-#include "run_exit_file.h"
-#include "signal_name.h"
+#include "run/run_environment.h"
+#include "run/run_exit_file.h"
 #include "snapshot_watch.h"
 
 extern char** environ;
@@ -29,7 +29,7 @@ namespace lull::arbiter {
 
 namespace {
 
-using cli::as_argv;
+using posix::as_argv;
 
 std::string join_slots(const std::vector<SlotId>& slots) {
   std::string text;
@@ -149,9 +149,9 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   const std::filesystem::path exit_file = exit_file_of(request);
   std::vector<std::string> command = {settings_.lull_program.string(), "run", "--job",
                                       spec.tenant + "-" + std::to_string(request.job), "--ckpt-dir", spec.ckpt_dir,
-                                      "--grace", cli::format_seconds(policy::to_seconds(request.grace))};
+                                      "--grace", run::format_seconds(policy::to_seconds(request.grace))};
   if (request.checkpoint_interval.count() > 0) {
-    command.insert(command.end(), {"--every-seconds", cli::format_seconds(policy::to_seconds(request.checkpoint_interval))});
+    command.insert(command.end(), {"--every-seconds", run::format_seconds(policy::to_seconds(request.checkpoint_interval))});
   }
   command.insert(command.end(), {"--exit-file", exit_file.string(), "--", settings_.mpirun, "-np",
                                  std::to_string(request.slots.size()), spec.program});
@@ -236,7 +236,7 @@ std::optional<ActiveRun> LocalJobLauncher::adopt(const RunRequest& request, cons
 std::optional<RunEnd> LocalJobLauncher::ended_while_away(const RunRequest& request) {
   const std::filesystem::path exit_file = exit_file_of(request);
   try {
-    const std::optional<cli::RunExit> exit = cli::read_exit_file(exit_file, request.spec->uid);
+    const std::optional<run::RunExit> exit = run::read_exit_file(exit_file, request.spec->uid);
     if (!exit) return std::nullopt;
     ::unlink(exit_file.c_str());
     return RunEnd{exit->exit_code, exit->meaning};
@@ -253,16 +253,16 @@ void LocalJobLauncher::send_notice(const ActiveRun& run) {
 }
 
 void LocalJobLauncher::kill(const ActiveRun& run) {
-  std::vector<cli::ProcessInfo> processes;
+  std::vector<posix::ProcessInfo> processes;
   try {
-    processes = cli::live_descendants(run.process.pid);
+    processes = posix::live_descendants(run.process.pid);
   } catch (const Error& e) {
     log::warn(std::string("job ") + std::to_string(run.job) + ": " + e.what());
   }
   // While lull run lives its process group cannot belong to anyone else.
   if (process_start_ticks(run.process.pid) == run.process.start_ticks) ::killpg(run.process.pid, SIGKILL);
   pidfd_signal(run, SIGKILL);
-  cli::signal_each(processes, SIGKILL);
+  posix::signal_each(processes, SIGKILL);
 }
 
 RunEnd LocalJobLauncher::collect(ActiveRun& run) {
@@ -276,9 +276,9 @@ RunEnd LocalJobLauncher::collect(ActiveRun& run) {
     have_status = reaped == run.process.pid;
   }
   RunEnd end;
-  std::optional<cli::RunExit> exit;
+  std::optional<run::RunExit> exit;
   try {
-    exit = cli::read_exit_file(run.exit_file, run.uid);
+    exit = run::read_exit_file(run.exit_file, run.uid);
   } catch (const Error& e) {
     log::warn(std::string("job ") + std::to_string(run.job) + ": " + e.what());
   }
@@ -286,7 +286,7 @@ RunEnd LocalJobLauncher::collect(ActiveRun& run) {
   if (exit) return {exit->exit_code, exit->meaning};
   if (have_status && WIFEXITED(status)) return {WEXITSTATUS(status), "lull run exited with " + std::to_string(WEXITSTATUS(status))};
   if (have_status && WIFSIGNALED(status)) {
-    return {128 + WTERMSIG(status), "lull run was killed by " + cli::signal_name(WTERMSIG(status))};
+    return {128 + WTERMSIG(status), "lull run was killed by " + posix::signal_name(WTERMSIG(status))};
   }
   return lost_run_end(run.ckpt_dir);
 }

@@ -7,12 +7,6 @@
 
 namespace lull::arbiter {
 
-namespace {
-
-constexpr int kExitFailed = 1;
-
-}  // namespace
-
 std::optional<std::uint64_t> newest_committed_step(const std::filesystem::path& ckpt_dir) noexcept {
   try {
     StoreOptions options;
@@ -31,7 +25,7 @@ RunEnd lost_run_end(const std::filesystem::path& ckpt_dir) {
     return {kExitPreempted, "lull run ended while the arbiter was away and left no exit file; resumable from snapshot step " +
                                 std::to_string(*step)};
   }
-  return {kExitFailed, "lull run ended while the arbiter was away and left no exit file, and there is no committed snapshot"};
+  return {kExitFailure, "lull run ended while the arbiter was away and left no exit file, and there is no committed snapshot"};
 }
 
 }  // namespace lull::arbiter

@@ -67,6 +67,7 @@
 #include <vector>
 
 #include "lull/base/dtype.h"
+#include "lull/base/exit_codes.h"  // kExitCollectiveTimeout
 
 namespace lull {
 
@@ -82,9 +83,6 @@ const char* reduce_op_name(ReduceOp op) noexcept;
 // Where the buffers of allreduce, broadcast and allgather live.
 enum class BufferSpace : std::uint8_t { host, cuda_device };
 
-// Exit code of a rank whose watchdog found a collective stuck past the
-// timeout: EX_SOFTWARE. Neither 0 (finished) nor 75 (preempted, resumable).
-inline constexpr int kExitCollectiveTimeout = 70;
 // Seconds a collective may stay pending when neither the program nor
 // LULL_COLLECTIVE_TIMEOUT says otherwise. lull's one default: communicators
 // made here and lull::Runtime's (RuntimeOptions::collective_timeout_seconds)
