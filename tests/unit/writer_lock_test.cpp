@@ -60,11 +60,19 @@ class HoldingProcess {
       }
       pid_t child = 0;
       if (fork_a_child && status == 'L') {
-        child = ::fork();
+        // The child gives up its share of the lock in a fork handler that
+        // runs in the child, concurrently with this parent: wait until the
+        // child runs its own code (the handler is done by then), so the test
+        // never sees a lock the child has not yet let go of.
+        int forked[2];
+        if (::pipe(forked) != 0) status = 'F';
+        child = status == 'L' ? ::fork() : -1;
         if (child == 0) {
+          (void)::write(forked[1], "c", 1);
           for (;;) ::pause();
         }
-        if (child < 0) status = 'F';
+        char running = 0;
+        if (child < 0 || ::read(forked[0], &running, 1) != 1) status = 'F';
       }
       (void)::write(ready[1], &status, 1);
       (void)::write(ready[1], &child, sizeof child);
