@@ -10,8 +10,9 @@ install(TARGETS lull lull_base lull_checkpoint lull_collectives lull_runtime lul
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS lull_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-# `lull report`'s drawing script (launcher/CMakeLists.txt tells lull where).
+# `lull report`'s drawing script and the events-file parser beside it (launcher/CMakeLists.txt tells lull where).
 install(PROGRAMS launcher/src/report/timeline.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
+install(FILES launcher/src/report/events_file.py DESTINATION ${CMAKE_INSTALL_DATADIR}/lull)
 install(DIRECTORY base/include/ checkpoint/include/ collectives/include/ runtime/include/ policy/include/ simulator/include/ ${PROJECT_BINARY_DIR}/generated/include/
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 

@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""Fuzz target: the events file `lull report` reads (launcher/src/report/timeline.py).
+"""Fuzz target: the events file `lull report` reads (launcher/src/report/events_file.py).
 
 The file is parsed only in Python: the arbiter writes it from C++ but no C++
 reads it, so a libFuzzer target would test code `lull report` never runs.
-This is a random-mutation fuzzer over timeline.py's own parser instead, run
-the way the libFuzzer targets are (scripts/fuzz.sh passes it the same
-options) and replayed in CTest (fuzz.events_file.corpus, .mutations).
+This is a random-mutation fuzzer over events_file.py (the parser
+timeline.py uses) instead, run the way the libFuzzer targets are
+(scripts/fuzz.sh passes it the same options) and replayed in CTest (fuzz.events_file.corpus, .mutations).
 
 What must hold for any bytes: parse_events + replay + summary give a
 summary that prints as UTF-8, or refuse with MalformedEvents whose every
@@ -44,7 +44,7 @@ import time
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TIMELINE = os.path.join(HERE, "..", "..", "launcher", "src", "report", "timeline.py")
+EVENTS_FILE = os.path.join(HERE, "..", "..", "launcher", "src", "report", "events_file.py")
 NAME = "events.jsonl"  # the path the parser is told; problems must start with it
 
 # Values a field is set to by the JSON mutations.
@@ -55,8 +55,8 @@ HOSTILE_VALUES = [None, True, False, -1, 0, 1, 75, 2**31, 2**64, -2**63 - 1, 10*
 FIELDS = ["time", "event", "job", "tenant", "class", "slots", "exit_code", "step", "reason", "ranks", "extra"]
 
 
-def load_timeline():
-    spec = importlib.util.spec_from_file_location("timeline", TIMELINE)
+def load_parser():
+    spec = importlib.util.spec_from_file_location("events_file", EVENTS_FILE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -78,16 +78,16 @@ def blanked(message):
     return re.sub(r"[0-9]+", "#", message)[:120]
 
 
-def outcome(timeline, data, timeout):
+def outcome(parser, data, timeout):
     """Runs the parser on `data`; returns what it led to (a set of features); raises Broken."""
     line_count = data.count(b"\n") + 1
     signal.alarm(timeout)
     try:
-        events = timeline.parse_events(data, NAME)
-        jobs = timeline.replay(events)
-        timeline.summary(jobs, events, NAME).encode("utf-8")  # what print() does
+        events = parser.parse_events(data, NAME)
+        jobs = parser.replay(events)
+        parser.summary(jobs, events, NAME).encode("utf-8")  # what print() does
         return {"accepted"} | {"state " + job.state.split(" ")[0] for job in jobs.values()}
-    except timeline.MalformedEvents as error:
+    except parser.MalformedEvents as error:
         if error.count < 1 or not error.problems:
             raise Broken("MalformedEvents without problems") from None
         for problem in error.problems:
@@ -96,7 +96,7 @@ def outcome(timeline, data, timeout):
                 raise Broken(f"a problem that names no line of the input: {problem!r}") from None
             problem.encode("utf-8")
         return {"malformed " + blanked(problem[len(NAME):]) for problem in error.problems}
-    except timeline.UserError as error:
+    except parser.UserError as error:
         str(error).encode("utf-8")
         return {"refused " + blanked(str(error))}
     except Hang:
@@ -218,19 +218,19 @@ def save_finding(options, data, why):
     print(f"==events_file== the input is {path}; reproduce with: {sys.argv[0]} {path}", file=sys.stderr)
 
 
-def run_files(timeline, options, files):
+def run_files(parser, options, files):
     for path in files:
         with open(path, "rb") as file:
             data = file.read()
         try:
-            print(f"{path}: {'; '.join(sorted(outcome(timeline, data, options['timeout'])))}")
+            print(f"{path}: {'; '.join(sorted(outcome(parser, data, options['timeout'])))}")
         except Broken as broken:
             print(f"fuzz property broken on {path}: {broken}", file=sys.stderr)
             return 1
     return 0
 
 
-def fuzz(timeline, options, directories):
+def fuzz(parser, options, directories):
     corpus, seen = [], set()
     work = directories[0] if len(directories) > 1 else None
     if work:
@@ -252,7 +252,7 @@ def fuzz(timeline, options, directories):
         nonlocal executions
         executions += 1
         try:
-            return outcome(timeline, data, options["timeout"])
+            return outcome(parser, data, options["timeout"])
         except Broken as broken:
             save_finding(options, data, broken)
             raise
@@ -294,14 +294,14 @@ def main(argv):
     limit = options["rss_limit_mb"] * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     signal.signal(signal.SIGALRM, on_alarm)
-    timeline = load_timeline()
+    parser = load_parser()
     files = [path for path in paths if os.path.isfile(path)]
     if files:
-        return run_files(timeline, options, files)
+        return run_files(parser, options, files)
     if not paths:
         print(__doc__, file=sys.stderr)
         return 2
-    return fuzz(timeline, options, paths)
+    return fuzz(parser, options, paths)
 
 
 if __name__ == "__main__":

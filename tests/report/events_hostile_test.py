@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`lull report` against hostile events files, end to end.
 
-The events file is parsed only in Python (launcher/src/report/timeline.py); its
+The events file is parsed only in Python (launcher/src/report/events_file.py); its
 parser is fuzzed in-process by tests/fuzz/events_file_fuzz.py (CTest
 fuzz.events_file.*, `make fuzz`). These cases run the real command on the
 files and lines a user or an attacker could hand it.
