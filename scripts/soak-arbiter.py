@@ -51,11 +51,11 @@ slots = 2
 
 
 def harness(build):
-    """tests/arbiter/arbiter_test.py, the arbiter tests' harness (Arbiter, wait_for), on `build`'s binaries."""
+    """tests/arbiter/arbiter_harness.py, the arbiter tests' harness (Arbiter, wait_for), on `build`'s binaries."""
     os.environ["LULL_BIN_DIR"] = os.path.join(build, "bin")
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "arbiter"))
-    import arbiter_test
-    return arbiter_test
+    import arbiter_harness
+    return arbiter_harness
 
 
 def open_descriptors(pid):

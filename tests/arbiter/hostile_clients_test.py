@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The node arbiter against bad and hostile clients, with real sockets, a real `lull arbiter`
-under real descriptor limits, and real jobs (arbiter_test.py has the helpers).
+under real descriptor limits, and real jobs (arbiter_harness.py has the helpers).
 
 Run one case with
     LULL_BIN_DIR=build/bin /usr/bin/python3 tests/arbiter/hostile_clients_test.py ClientFlood
@@ -35,7 +35,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from arbiter_test import LULL, POLICY, ArbiterCase, environment, wait_for  # noqa: E402
+from arbiter_harness import LULL, POLICY, ArbiterCase, environment, wait_for  # noqa: E402
 
 MAX_REQUEST = 64 * 1024          # arbiter_protocol.h: kMaxRequestBytes
 MAX_BUFFERED = 16 * 1024 * 1024  # connection_limits.h: max_buffered_bytes
