@@ -1,26 +1,16 @@
 // `lull run` over a real mpirun with two fake_ranks: the notice reaches
 // both ranks, and the race of the held-back SIGUSR1 with ranks that exit 75.
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "lull/checkpoint.h"
-#include "support/snapshot_spec.h"
-#include "support/test_process.h"
 #include "lull_run_harness.h"
 
 namespace lull::test {

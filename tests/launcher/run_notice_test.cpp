@@ -3,26 +3,14 @@
 // and the SIGUSR1 never turns a clean preemption into a failure. The child
 // is fake_rank, which reports what it saw to a file per rank.
 #include <signal.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "lull/checkpoint.h"
-#include "support/snapshot_spec.h"
-#include "support/test_process.h"
 #include "lull_run_harness.h"
 
 namespace lull::test {

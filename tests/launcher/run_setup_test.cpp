@@ -2,25 +2,15 @@
 // through the environment, a fresh notice file per run, and its errors.
 #include <signal.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "lull/checkpoint.h"
-#include "support/snapshot_spec.h"
-#include "support/test_process.h"
 #include "lull_run_harness.h"
 
 namespace lull::test {
@@ -28,7 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-using Clock = RunClock;
 
 // ---- exit codes without signals -------------------------------------------------
 

@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "small_node_policy.h"
 #include "support/test_process.h"
 
 namespace lull::test {
@@ -58,25 +59,6 @@ std::vector<std::pair<std::string, std::string>> not_regular_files(const Scratch
           {dir.path().string(), "it is a directory, not a regular file"}};
 }
 
-const std::string kSmallPolicy = R"([node]
-slots = 4
-idle_before_lull = "0s"
-[classes.internal]
-priority = 100
-preemptible = false
-[classes.spot]
-priority = 10
-preemptible = true
-grace = "2m"
-checkpoint_interval = "10m"
-[tenants.lab]
-class = "internal"
-slots = 4
-[tenants.guest]
-class = "spot"
-slots = 4
-)";
-
 TEST(PolicyCheck, AValidFileGetsASummary) {
   const CommandResult run = lull({"policy", "check", kExamplePolicy});
   EXPECT_EQ(run.exit_code, 0) << run.err;
@@ -88,7 +70,7 @@ TEST(PolicyCheck, AValidFileGetsASummary) {
 
 TEST(PolicyCheck, AnInvalidFileGetsEveryErrorWithLineAndColumn) {
   ScratchDir dir("policy-check");
-  std::string text = kSmallPolicy;
+  std::string text = kSmallNodePolicy;
   text.replace(text.find("slots = 4\nidle"), 9, "slots = -1");
   text.replace(text.find("\"2m\""), 4, "\"2 minutes\"");
   text.replace(text.find("class = \"spot\""), 14, "class = \"spto\"");
@@ -105,7 +87,7 @@ TEST(PolicyCheck, AnInvalidFileGetsEveryErrorWithLineAndColumn) {
 
 TEST(PolicyCheck, AnUnknownKeyIsAnError) {
   ScratchDir dir("policy-check");
-  std::string text = kSmallPolicy;
+  std::string text = kSmallNodePolicy;
   text.replace(text.find("checkpoint_interval"), 19, "checkpoint_intervall");
   const CommandResult run = lull({"policy", "check", write_file(dir, "typo.toml", text)});
   EXPECT_EQ(run.exit_code, 1);
@@ -152,7 +134,7 @@ TEST(PolicyCheck, AFifoDevZeroOrADirectoryIsRefusedByName) {
 
 TEST(PolicyCheck, ADurationPastItsRangeIsAnErrorWithTheRange) {
   ScratchDir dir("policy-check");
-  std::string text = kSmallPolicy;
+  std::string text = kSmallNodePolicy;
   text.replace(text.find("\"2m\""), 4, "\"9223372036854775807ms\"");
   const std::string path = write_file(dir, "huge.toml", text);
   const CommandResult run = lull({"policy", "check", path});
@@ -229,7 +211,7 @@ TEST(Simulate, AFifoDevZeroOrADirectoryAsTheTraceIsRefusedByName) {
 
 TEST(Simulate, ATraceTimePastTheLimitIsRefusedWithTheRange) {
   ScratchDir dir("simulate");
-  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  const std::string policy = write_file(dir, "policy.toml", kSmallNodePolicy);
   for (const std::string& bad : {std::string("9223372036854775807"), std::string("3651d")}) {
     const std::string trace = write_file(dir, "trace.csv",
                                          "submit,class,tenant,ranks,duration,checkpoint_cost\n"
@@ -251,7 +233,7 @@ TEST(Simulate, ATraceTimePastTheLimitIsRefusedWithTheRange) {
 //   Useful 4 x 120 min = 8.0 slot-hours of 4 x (61 + 71) min = 8.8 held: 90.9%.
 TEST(Simulate, SmallTraceFiguresMatchTheHandComputation) {
   ScratchDir dir("simulate");
-  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  const std::string policy = write_file(dir, "policy.toml", kSmallNodePolicy);
   const std::string trace = write_file(dir, "trace.csv",
                                        "submit,class,tenant,ranks,duration,checkpoint_cost\n"
                                        "0s,spot,guest,4,2h,1m\n"
@@ -275,7 +257,7 @@ TEST(Simulate, SmallTraceFiguresMatchTheHandComputation) {
 // 10 min computed since its last snapshot at 40 min of compute (4 x 10 min = 0.7 slot-hours).
 TEST(Simulate, ASnapshotThatDoesNotFitInTheGraceLosesWork) {
   ScratchDir dir("simulate");
-  const std::string policy = write_file(dir, "policy.toml", kSmallPolicy);
+  const std::string policy = write_file(dir, "policy.toml", kSmallNodePolicy);
   const std::string trace = write_file(dir, "trace.csv",
                                        "submit,class,tenant,ranks,duration,checkpoint_cost\n"
                                        "0s,spot,guest,4,2h,3m\n"

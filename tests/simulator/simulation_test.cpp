@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include "../policy/policy_test_support.h"
+#include "../policy/small_node_policy.h"
 #include "lull/base/error.h"
 #include "lull/simulator/simulation.h"
 #include "lull/simulator/trace_generator.h"
@@ -23,36 +24,22 @@ using policy::test::policy_from;
 // Slot-milliseconds of `time` on `slots` slots, as the figures count them.
 double slot_ms(Duration time, int slots) { return static_cast<double>(time.count()) * slots; }
 
-// 4 slots; spot tenants get 2 minutes of grace and snapshot every 10 minutes of compute.
-const std::string kNode = R"([node]
-slots = 4
-idle_before_lull = "0s"
-[classes.internal]
-priority = 100
-preemptible = false
-[classes.spot]
-priority = 10
-preemptible = true
-grace = "2m"
-min_runtime = "0s"
-checkpoint_interval = "10m"
-[tenants.lab]
-class = "internal"
-slots = 4
-[tenants.guest]
-class = "spot"
-slots = 4
-)";
-
 TraceJob job(Duration submit, const std::string& job_class, const std::string& tenant, int ranks, Duration duration,
              Duration checkpoint_cost) {
   return {submit, job_class, tenant, ranks, ranks, ranks, duration, checkpoint_cost};
 }
 
+// The tenant (25 minutes of compute on 4 ranks, snapshots costing
+// `checkpoint_cost`) at 0, then an internal job wanting the whole node for 10
+// minutes at minute 15.
+std::vector<TraceJob> tenant_then_internal(Duration checkpoint_cost) {
+  return {job(0min, "spot", "guest", 4, 25min, checkpoint_cost), job(15min, "internal", "lab", 4, 10min, 0min)};
+}
+
 TEST(Simulate, ATenantAloneRunsToTheEndPausingForEachPeriodicSnapshot) {
   // 25 minutes of compute: snapshots after 10 and 20 (none at the end), 1 minute each.
   const std::vector<TraceJob> trace = {job(0min, "spot", "guest", 4, 25min, 1min)};
-  const SimulationFigures f = simulate(policy_from(kNode), trace, 4);
+  const SimulationFigures f = simulate(policy_from(test::kSmallNodePolicy), trace, 4);
   EXPECT_EQ(f.finished_jobs, 1u);
   EXPECT_EQ(f.failed_jobs, 0u);
   EXPECT_EQ(f.notices, 0u);
@@ -70,9 +57,7 @@ TEST(Simulate, ANoticeWhoseSnapshotFitsTheGraceLosesNoWork) {
   // 4 more); noticed, it writes a snapshot and exits at 16. The internal job
   // runs 16..26; the tenant resumes at 26 with 11 minutes left (one periodic
   // snapshot on the way) and ends at 38.
-  const std::vector<TraceJob> trace = {job(0min, "spot", "guest", 4, 25min, 1min),
-                                       job(15min, "internal", "lab", 4, 10min, 0min)};
-  const SimulationFigures f = simulate(policy_from(kNode), trace, 4);
+  const SimulationFigures f = simulate(policy_from(test::kSmallNodePolicy), tenant_then_internal(1min), 4);
   EXPECT_EQ(f.notices, 1u);
   EXPECT_EQ(f.kills_at_deadline, 0u);
   EXPECT_EQ(f.finished_jobs, 2u);
@@ -86,9 +71,7 @@ TEST(Simulate, ANoticeWhoseSnapshotFitsTheGraceLosesNoWork) {
 TEST(Simulate, ASnapshotLongerThanTheGraceIsKilledAndLosesWhatFollowedItsLastSnapshot) {
   // 3-minute snapshots, 2 minutes of grace: noticed at 15, killed at the
   // deadline (17) having computed 14 minutes of which 10 were committed.
-  const std::vector<TraceJob> trace = {job(0min, "spot", "guest", 4, 25min, 3min),
-                                       job(15min, "internal", "lab", 4, 10min, 0min)};
-  const SimulationFigures f = simulate(policy_from(kNode), trace, 4);
+  const SimulationFigures f = simulate(policy_from(test::kSmallNodePolicy), tenant_then_internal(3min), 4);
   EXPECT_EQ(f.notices, 1u);
   EXPECT_EQ(f.kills_at_deadline, 1u);
   EXPECT_DOUBLE_EQ(f.tenant_lost, slot_ms(4min, 4));
@@ -102,7 +85,7 @@ TEST(Simulate, ARowNamingATenantThePolicyLacksIsRefusedWithItsRowNumber) {
   const std::vector<TraceJob> trace = {job(0min, "spot", "guest", 1, 1min, 0min),
                                        job(1min, "spot", "nobody", 1, 1min, 0min)};
   try {
-    simulate(policy_from(kNode), trace, 4);
+    simulate(policy_from(test::kSmallNodePolicy), trace, 4);
     FAIL() << "a trace with an unknown tenant was simulated";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::invalid_argument);
@@ -113,7 +96,7 @@ TEST(Simulate, ARowNamingATenantThePolicyLacksIsRefusedWithItsRowNumber) {
 TEST(Simulate, ARowWhoseClassIsNotItsTenantsIsRefused) {
   const std::vector<TraceJob> trace = {job(0min, "internal", "guest", 1, 1min, 0min)};
   try {
-    simulate(policy_from(kNode), trace, 4);
+    simulate(policy_from(test::kSmallNodePolicy), trace, 4);
     FAIL() << "a trace with a wrong class was simulated";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("trace job 1: class \"internal\" is not tenant guest's (\"spot\")"),
@@ -123,10 +106,9 @@ TEST(Simulate, ARowWhoseClassIsNotItsTenantsIsRefused) {
 }
 
 TEST(Simulate, RowsLeftOutByTheMaskNeverStart) {
-  const std::vector<TraceJob> trace = {job(0min, "spot", "guest", 4, 25min, 1min),
-                                       job(15min, "internal", "lab", 4, 10min, 0min)};
   const std::vector<bool> tenant_alone = {true, false};
-  const SimulationFigures f = simulate(policy_from(kNode), trace, 4, &tenant_alone);
+  const SimulationFigures f =
+      simulate(policy_from(test::kSmallNodePolicy), tenant_then_internal(1min), 4, &tenant_alone);
   EXPECT_EQ(f.internal_jobs, 0u);
   EXPECT_EQ(f.tenant_jobs, 1u);
   EXPECT_EQ(f.notices, 0u);
@@ -135,7 +117,7 @@ TEST(Simulate, RowsLeftOutByTheMaskNeverStart) {
 }
 
 TEST(Simulate, AGeneratedTraceIsDeterministicAndItsFiguresAddUp) {
-  const policy::Policy policy = policy_from(kNode);
+  const policy::Policy policy = policy_from(test::kSmallNodePolicy);
   TraceShape shape;
   shape.jobs = 300;
   shape.seed = 7;
@@ -157,7 +139,7 @@ TEST(Simulate, AGeneratedTraceIsDeterministicAndItsFiguresAddUp) {
 }
 
 TEST(ScalePolicyToSlots, QuotasKeepTheirShareAndNeverDropBelowOneSlot) {
-  policy::Policy policy = policy_from(kNode);
+  policy::Policy policy = policy_from(test::kSmallNodePolicy);
   ASSERT_EQ(policy.slots, 4);
   const policy::Policy larger = scale_policy_to_slots(policy, 64);
   EXPECT_EQ(larger.slots, 64);
