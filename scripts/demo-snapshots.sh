@@ -142,4 +142,4 @@ EOF
 expect_failure "$lull" verify "$copy"
 
 chapter "Done"
-say "Every step behaved as described. The CLI: lull inspect|verify PATH (README.md)."
+say "Every step behaved as described. The CLI: lull inspect|verify PATH (docs/cli.md)."

@@ -60,7 +60,7 @@ template <typename F, typename... Needles>
 }
 
 // The name a committed snapshot of `step` has: "step-" and the step in 12
-// digits, as the README documents the layout.
+// digits, as docs/snapshot-format.md documents the layout.
 inline std::string step_dir_name(std::uint64_t step) {
   char name[40];
   std::snprintf(name, sizeof name, "step-%012llu", static_cast<unsigned long long>(step));
