@@ -43,8 +43,6 @@ from markdown_pages import load_pages
 
 CODE_LANGUAGES = {"cpp", "c", "python", "cmake", "sh", "bash", "toml"}
 ELISIONS = {"...", "// ...", "/* ... */", "# ..."}
-TOP_FOLDERS = ("base", "bench", "checkpoint", "cmake", "collectives", "docs", "examples", "launcher",
-               "policy", "runtime", "scripts", "tests", ".ci")
 PLACEHOLDER = re.compile(r"[<*…{\[]|\.\.\.")
 
 # ---- links -------------------------------------------------------------------------------------
@@ -243,6 +241,9 @@ def check_references(root, pages, lull, problems):
     commands = lull_commands(lull)
     if not commands:
         raise SystemExit(f"docs_test.py: `{lull} --help` lists no subcommands")
+    # A path is checked when it starts with a top-level folder of the tree (not build output).
+    top_folders = tuple(f"{p.name}/" for p in root.iterdir()
+                        if p.is_dir() and not p.name.startswith(("build", ".git")))
     cache = {}
     counts = {"variables": 0, "make targets": 0, "paths": 0, "lull options": 0}
     for page in pages.values():
@@ -261,7 +262,7 @@ def check_references(root, pages, lull, problems):
                 if target not in targets:
                     problems.append(f"{where}: `make {target}`: the Makefile has no such target")
             for token in re.split(r"[\s`'\"(),;:=]+", text):
-                if not token.startswith(tuple(f"{folder}/" for folder in TOP_FOLDERS)):
+                if not token.startswith(top_folders):
                     continue
                 path = PLACEHOLDER.split(token, 1)[0]
                 path = path if path == token else path.rsplit("/", 1)[0]
