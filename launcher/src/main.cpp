@@ -76,7 +76,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "lull " LULL_VERSION);
   app.require_subcommand(1);
   app.footer("Exit codes: 0 ok, 1 failed (the reason is on stderr), 2 bad command line.\n"
-             "Docs: README.md, \"The lull command\".");
+             "Docs: docs/cli.md.");
 
   std::vector<Subcommand> commands;
   for (AddSubcommand add : kCommands) commands.push_back(add(app));

@@ -61,14 +61,14 @@ typedef enum lull_dtype {
   LULL_BOOL = 8
 } lull_dtype;
 
-/* Exit codes (README, "Exit codes"): 0 finished; 75 stopped for preemption,
+/* Exit codes (docs/lull-run.md, "Exit codes"): 0 finished; 75 stopped for preemption,
  * resumable from a committed snapshot; 74 (EX_IOERR) a snapshot the job
  * needed could not be written (the final one, or a preemption snapshot with
  * no earlier one to resume from): lull_last_error() says what failed and
  * whether a rerun resumes from an earlier snapshot. */
 enum { LULL_EXIT_FINISHED = 0, LULL_EXIT_SNAPSHOT_FAILED = 74, LULL_EXIT_PREEMPTED = 75 };
 
-/* Collective. Options come from the LULL_* environment variables (README);
+/* Collective. Options come from the LULL_* environment variables (docs/preemptible-programs.md, "Settings");
  * `job` and `ckpt_dir` override LULL_JOB and LULL_CKPT_DIR when not NULL.
  * `comm` is borrowed. On success *out is a handle to free with lull_close.
  * LULL_ERR_IN_USE when another live job writes to the snapshot directory

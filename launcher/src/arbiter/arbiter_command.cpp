@@ -34,7 +34,7 @@ CLI::App* add_arbiter_command(CLI::App& app, arbiter::ArbiterSettings& settings)
   command->footer(
       "Jobs run as `lull run ... -- mpirun -np <granted> PROGRAM ARGS...` with CUDA_VISIBLE_DEVICES = the granted "
       "slots, as the submitting user. SIGTERM/SIGINT stop the arbiter; its jobs keep running and the next arbiter on "
-      "the same state directory adopts them. Details: README.md, \"The node arbiter\".");
+      "the same state directory adopts them. Details: docs/arbiter.md.");
   return command;
 }
 

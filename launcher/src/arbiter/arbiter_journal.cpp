@@ -65,7 +65,7 @@ JournalContents ArbiterJournal::parse(std::string_view text, const std::string& 
     const std::string at = where + ":" + std::to_string(line_number);
     if (value.is_discarded()) {
       throw Error(ErrorCode::corrupt, at + ": not JSON", {}, {},
-                  "the journal was damaged; keep a copy and see the README's arbiter section");
+                  "the journal was damaged; keep a copy and see docs/arbiter.md, \"Durability\"");
     }
     try {
       if (!contents.header) {

@@ -24,7 +24,7 @@ CLI::App* add_simulate_command(CLI::App& app, SimulateOptions& options) {
   CLI::App* command = app.add_subcommand(
       "simulate", "Replay a job trace through the policy's decision core and print what it achieves");
   command->add_option("--policy", options.policy, "The policy file (TOML)")->required();
-  auto* trace = command->add_option("--trace", options.trace, "The job trace to replay (CSV, see the README)");
+  auto* trace = command->add_option("--trace", options.trace, "The job trace to replay (CSV, see docs/policy.md)");
   auto* generate = command->add_option("--generate", options.generate, "Write a synthetic trace to this file instead");
   trace->excludes(generate);
   command->add_option("--slots", options.slots, "Simulate a node of this many slots (default: the policy's); tenant quotas keep their share of the node")

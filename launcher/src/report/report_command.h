@@ -1,7 +1,7 @@
 #pragma once
 // `lull report EVENTS -o FILE.png [--title T]`: a picture of a node's slots
 // over time, drawn from the node arbiter's events file (JSON lines, see the
-// README, "lull report") — who ran where, preemption notices, checkpoints,
+// docs/arbiter.md, "A node's timeline") — who ran where, preemption notices, checkpoints,
 // resumes — and a per-job summary on stdout.
 //
 // The drawing is matplotlib's, in launcher/src/report/timeline.py: this command

@@ -2,7 +2,7 @@
 """Draws the node arbiter's events file as a timeline of its slots.
 
 Usage: timeline.py EVENTS -o FILE.png [--title T]
-(`lull report` runs it with /usr/bin/python3; see the README, "lull report".)
+(`lull report` runs it with /usr/bin/python3; see docs/arbiter.md, "A node's timeline".)
 EVENTS and what is refused in it: events_file.py, beside this script.
 
 The picture: x is seconds since the first event, one row per slot, one bar

@@ -1,7 +1,7 @@
 #pragma once
 // How a `lull run` ends: its exit code and the one line that explains it.
 //
-// The exit-code contract (README, "Exit codes"):
+// The exit-code contract (docs/lull-run.md, "Exit codes"):
 //   0    COMMAND finished with 0 (even after a notice: the job is done).
 //   75   preempted and resumable (EX_TEMPFAIL): COMMAND exited 75, or lull
 //        run had to escalate (SIGTERM/SIGKILL after the grace period, or a

@@ -1,5 +1,5 @@
 // The JSON rendering of `lull inspect --json`. Keys are a contract for
-// scripts (README, "lull inspect"): add keys, never rename or remove them.
+// scripts (docs/cli.md, "lull inspect"): add keys, never rename or remove them.
 #include <nlohmann/json.hpp>
 
 #include "lull/base/utc_time.h"

@@ -1,5 +1,5 @@
 #pragma once
-// Every exit code lull gives or reads, in one table (README, "Exit codes").
+// Every exit code lull gives or reads, in one table (docs/lull-run.md, "Exit codes").
 // The C API's LULL_EXIT_* (lull.h) are the same numbers; c_api.cpp checks it.
 
 namespace lull {

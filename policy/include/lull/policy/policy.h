@@ -1,7 +1,7 @@
 #pragma once
 // The preemption policy: who may preempt whom, how gently, how often, and
 // how much of the node each tenant may hold. Read from TOML by
-// policy_loader.h (the file format is in the README, "The policy file");
+// policy_loader.h (the file format is in docs/policy.md, "The policy file");
 // every Policy that loader returns is valid: names checked, references
 // resolved, numbers within the limits below. Plain data, freely copyable.
 
@@ -17,7 +17,7 @@
 namespace lull::policy {
 
 // The range of every number a policy file may hold (the loader refuses the
-// rest with the range; the README lists them). Sums of such values and of
+// rest with the range; docs/policy.md lists them). Sums of such values and of
 // event times never overflow in the decision core (it saturates).
 inline constexpr int kMaxNodeSlots = 10'000'000;  // node.slots, tenants.*.slots: 1..this
 inline constexpr int kMaxPriority = 1'000'000;    // classes.*.priority: 0..this
