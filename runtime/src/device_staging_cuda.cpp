@@ -6,20 +6,11 @@
 #include <string>
 
 #include "device_staging.h"
-#include "lull/base/error.h"
+#include "lull/base/cuda_error.h"
 
 namespace lull::detail {
 
 namespace {
-
-// The CUDA mapper for the runtime: a failed call becomes a lull::Error with
-// the call, CUDA's own name and message.
-void check_cuda(cudaError_t status, const char* call) {
-  if (status == cudaSuccess) return;
-  throw Error(ErrorCode::io, std::string(call) + " failed while staging device memory", call,
-              std::string(cudaGetErrorName(status)) + ": " + cudaGetErrorString(status),
-              "check the device (nvidia-smi) and that the protected pointer is still allocated");
-}
 
 class CudaStaging final : public DeviceStaging {
  public:
@@ -38,25 +29,28 @@ class CudaStaging final : public DeviceStaging {
 
   const void* to_host(const void* device, std::size_t bytes) override {
     void* host = host_buffer(bytes);
-    check_cuda(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy(DeviceToHost)");
+    check_cuda(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy(DeviceToHost)",
+               "protected device memory, copied out for a snapshot");
     return host;
   }
 
   void* host_buffer(std::size_t bytes) override {
     if (bytes > capacity_) {
       if (buffer_ != nullptr) {
-        check_cuda(cudaFreeHost(buffer_), "cudaFreeHost");
+        check_cuda(cudaFreeHost(buffer_), "cudaFreeHost", "the pinned staging buffer");
         buffer_ = nullptr;
         capacity_ = 0;
       }
-      check_cuda(cudaMallocHost(&buffer_, bytes), "cudaMallocHost");
+      check_cuda(cudaMallocHost(&buffer_, bytes), "cudaMallocHost",
+                 "a pinned staging buffer of " + std::to_string(bytes) + " bytes");
       capacity_ = bytes;
     }
     return buffer_;
   }
 
   void commit_to_device(void* device, std::size_t bytes) override {
-    check_cuda(cudaMemcpy(device, buffer_, bytes, cudaMemcpyHostToDevice), "cudaMemcpy(HostToDevice)");
+    check_cuda(cudaMemcpy(device, buffer_, bytes, cudaMemcpyHostToDevice), "cudaMemcpy(HostToDevice)",
+               "protected device memory, restored from a snapshot");
   }
 
  private:

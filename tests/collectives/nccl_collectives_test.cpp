@@ -22,7 +22,7 @@
 #ifdef LULL_HAVE_NCCL
 #include <cuda_runtime_api.h>
 
-#include "nccl/cuda_error.h"
+#include "lull/base/cuda_error.h"
 #include "nccl/nccl_error.h"
 #endif
 
@@ -136,15 +136,15 @@ TEST(NcclErrorMapper, CarriesNcclsMessageAndAHint) {
 }
 
 TEST(CudaErrorMapper, CarriesCudasMessageAndAHint) {
-  Error none = detail::cuda_error(cudaErrorNoDevice, "cudaGetDeviceCount", "this rank");
+  Error none = cuda_error(cudaErrorNoDevice, "cudaGetDeviceCount", "this rank");
   EXPECT_EQ(none.code(), ErrorCode::unsupported);
   EXPECT_NE(none.detail().find("cudaErrorNoDevice"), std::string::npos) << none.what();
   EXPECT_NE(none.hint().find("\"mpi\" backend"), std::string::npos);
-  Error oom = detail::cuda_error(cudaErrorMemoryAllocation, "cudaMalloc", "device 0");
+  Error oom = cuda_error(cudaErrorMemoryAllocation, "cudaMalloc", "device 0");
   EXPECT_EQ(oom.code(), ErrorCode::io);
   EXPECT_NE(oom.hint().find("out of memory"), std::string::npos);
-  EXPECT_THROW(detail::check_cuda(cudaErrorInvalidValue, "cudaMemcpy", "x"), Error);
-  EXPECT_NO_THROW(detail::check_cuda(cudaSuccess, "cudaMemcpy", "x"));
+  EXPECT_THROW(check_cuda(cudaErrorInvalidValue, "cudaMemcpy", "x"), Error);
+  EXPECT_NO_THROW(check_cuda(cudaSuccess, "cudaMemcpy", "x"));
 }
 
 TEST(NcclBackend, AllreduceEveryDtypeAndOpOnDeviceBuffers) {

@@ -3,7 +3,7 @@
 #include <string>
 #include <utility>
 
-#include "cuda_error.h"
+#include "lull/base/cuda_error.h"
 
 namespace lull::detail {
 

@@ -3,7 +3,7 @@
 #include <utility>
 
 #include "../progress_loop.h"
-#include "cuda_error.h"
+#include "lull/base/cuda_error.h"
 #include "lull/base/error.h"
 #include "nccl_error.h"
 

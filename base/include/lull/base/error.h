@@ -2,8 +2,8 @@
 // lull::Error — the one exception type lull throws.
 //
 // Every failure of a foreign library (errno, HDF5, MPI, CUDA, NCCL) is turned
-// into an Error in exactly one mapper per library (errno_error.h here, the
-// others in their modules). An Error carries what kind of failure it is, the
+// into an Error in exactly one mapper per library (errno_error.h and
+// cuda_error.h here, the others in their modules). An Error carries what kind of failure it is, the
 // call that failed with its file:line, the library's own message and, where
 // there is one, what the user can do about it.
 
