@@ -11,8 +11,6 @@ namespace lull::detail {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
 std::chrono::nanoseconds tick_for(std::chrono::nanoseconds timeout) {
   return std::clamp<std::chrono::nanoseconds>(timeout / 10, std::chrono::milliseconds(10),
                                               std::chrono::seconds(1));
@@ -60,17 +58,17 @@ void CollectiveWatchdog::Watch::release() noexcept {
 }
 
 void CollectiveWatchdog::Watch::arm() {
-  if (owner_ != nullptr && deadline_ == Clock::time_point::max()) owner_->arm(*this);
+  if (owner_ != nullptr && deadline_ == std::chrono::steady_clock::time_point::max()) owner_->arm(*this);
 }
 
 void CollectiveWatchdog::Watch::disarm() {
-  if (owner_ != nullptr && deadline_ != Clock::time_point::max()) owner_->disarm(*this);
+  if (owner_ != nullptr && deadline_ != std::chrono::steady_clock::time_point::max()) owner_->disarm(*this);
 }
 
 void CollectiveWatchdog::Watch::check() {
   if (owner_ == nullptr) return;
   CollectiveWatchdog& dog = *owner_;
-  if (dog.state_.load(std::memory_order_acquire) != kIdle || Clock::now() >= deadline_) {
+  if (dog.state_.load(std::memory_order_acquire) != kIdle || dog.settings_.clock->steady_now() >= deadline_) {
     dog.fire(id_);  // returns once the handler returned (or at once when aborted)
     dog.throw_aborted(SourceLocation::current());
   }
@@ -107,8 +105,8 @@ CollectiveWatchdog::Watch CollectiveWatchdog::watch(const CollectiveDescription&
 }
 
 void CollectiveWatchdog::arm(Watch& watch) {
-  auto now = Clock::now();
-  auto wall = std::chrono::system_clock::now();
+  auto now = settings_.clock->steady_now();
+  auto wall = settings_.clock->wall_now();
   std::lock_guard lock(mutex_);
   for (Entry& e : entries_) {
     if (e.id == watch.id_) {
@@ -128,7 +126,7 @@ void CollectiveWatchdog::disarm(Watch& watch) {
       break;
     }
   }
-  watch.deadline_ = Clock::time_point::max();
+  watch.deadline_ = std::chrono::steady_clock::time_point::max();
 }
 
 void CollectiveWatchdog::unregister(std::uint64_t id) noexcept {
@@ -182,7 +180,7 @@ StuckCollective CollectiveWatchdog::report_for(const Entry& entry) const {
   stuck.operation = entry.what.text();
   stuck.sequence = entry.sequence;
   stuck.since = entry.armed_wall;
-  stuck.waited_seconds = entry.armed_at ? seconds(Clock::now() - *entry.armed_at) : 0.0;
+  stuck.waited_seconds = entry.armed_at ? settings_.clock->seconds_since(*entry.armed_at) : 0.0;
   stuck.timeout_seconds = seconds(settings_.timeout);
   return stuck;
 }
@@ -230,7 +228,7 @@ void CollectiveWatchdog::run() noexcept {
     if (stopping_) break;
     heartbeat_.fetch_add(1, std::memory_order_relaxed);
     if (state_.load(std::memory_order_acquire) != kIdle) continue;
-    auto now = Clock::now();
+    auto now = settings_.clock->steady_now();
     std::optional<std::uint64_t> stuck;
     for (const Entry& e : entries_) {
       if (e.armed_at && now - *e.armed_at >= settings_.timeout) {

@@ -13,6 +13,9 @@
 // Whichever notices first fires: the on_timeout handler runs exactly once
 // (the default logs and exits the process); if it returns, the watchdog is
 // aborted and every check() throws. The watchdog thread never calls MPI.
+// Both eyes read the time from WatchdogSettings::clock; the thread's ticks
+// are real time whatever the clock (a test clock that stands still never
+// times out, however long the thread ticks).
 
 #include <atomic>
 #include <chrono>
@@ -25,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "lull/base/clock.h"
 #include "lull/base/dtype.h"
 #include "lull/base/source_location.h"
 #include "lull/collectives/communicator.h"
@@ -76,6 +80,10 @@ struct WatchdogSettings {
   // Run by the default handler before exiting (NCCL: ncclCommAbort). Must be
   // callable from any thread. May be empty.
   std::function<void()> abort_backend;
+  // Where the collectives' clocks are read (the deadlines, the waited
+  // seconds and the wall time they began). Borrowed: it must outlive the
+  // watchdog. Tests pass a clock they advance by hand.
+  const Clock* clock = &real_clock();
 };
 
 class CollectiveWatchdog {

@@ -5,7 +5,6 @@
 
 #include <signal.h>
 
-#include <chrono>
 #include <cstdio>
 #include <string>
 #include <string_view>
@@ -13,10 +12,10 @@
 #include "checkpoint_schedule.h"
 #include "deadline_planner.h"
 #include "device_staging.h"
+#include "lull/base/clock.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "lull/base/names.h"
-#include "lull/base/notice_file.h"
 #include "lull/collectives/communicator.h"
 #include "notice_watcher.h"
 #include "rank_consensus.h"
@@ -27,10 +26,6 @@
 namespace lull {
 
 namespace {
-
-double steady_now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 std::string fixed(double value, int decimals) {
   char text[64];
@@ -56,11 +51,13 @@ class Runtime::Impl {
       : options_(std::move(options)),
         owned_comm_(std::move(owned)),
         comm_(comm),
+        clock_(real_clock()),
         watcher_(watcher_options(options_)),
         staging_(detail::DeviceStaging::create()),
         registry_(*staging_),
         agreement_(comm_),
-        schedule_(options_.every_steps, options_.every_seconds, steady_now()) {
+        schedule_(options_.every_steps, options_.every_seconds, clock_),
+        planner_(clock_) {
     validate_name("job name", options_.job);
     log::set_identity(options_.job, comm_.rank());
     if (options_.ckpt_dir.empty()) {
@@ -77,12 +74,13 @@ class Runtime::Impl {
 
   std::uint64_t restore() {
     check_same_state_everywhere();
-    detail::SnapshotCycle cycle(comm_, *store_);
+    detail::SnapshotCycle cycle(comm_, *store_, clock_);
     auto restored = cycle.restore(registry_, options_.job);
     std::uint64_t step = 0;
     if (restored) {
       step = restored->step;
       last_committed_ = step;
+      agreement_.committed(step);
       if (comm_.rank() == 0) {
         std::string how = restored->written_by == comm_.size()
                               ? ""
@@ -93,7 +91,7 @@ class Runtime::Impl {
     } else if (comm_.rank() == 0) {
       log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
     }
-    schedule_.committed(step, steady_now());
+    schedule_.committed(step);
     // A notice that came before or during the restore is acted on at the
     // next end_step() on every rank.
     take_agreed(agreement_.agree_now(local_vote(false)), step);
@@ -102,15 +100,13 @@ class Runtime::Impl {
 
   StepDecision end_step(std::uint64_t step) {
     if (stopped_) return StepDecision::stop;
-    const double now = steady_now();
 
     // Step-based checkpoints are due on every rank alike; rank clocks
-    // differ, so the time-based ones go through the vote. A vote cast before
-    // the latest commit is stale: that commit reset the timer.
-    auto agreed = agreement_.vote(step, local_vote(schedule_.due_by_time(now)));
+    // differ, so the time-based ones go through the vote (which drops a vote
+    // cast before the latest commit: that commit reset the timer).
+    auto agreed = agreement_.vote(step, local_vote(schedule_.due_by_time()));
     if (agreed) take_agreed(agreed->vote, step);
-    const bool due_by_time =
-        agreed && agreed->vote.checkpoint_due && (!last_committed_ || *last_committed_ < agreed->step);
+    const bool due_by_time = agreed && agreed->vote.checkpoint_due;
     const bool periodic = schedule_.due_by_steps(step) || due_by_time;
     if (agreed_notice_) {
       preempt(step);
@@ -209,7 +205,7 @@ class Runtime::Impl {
       if (!notice_logged_) {
         notice_logged_ = true;
         log::info("preemption notice (" + notice->reason + "), deadline in " +
-                  fixed(notice->deadline_unix - unix_time_now(), 1) + " s");
+                  fixed(notice->deadline_unix - clock_.unix_seconds(), 1) + " s");
       }
     }
     return v;
@@ -233,13 +229,12 @@ class Runtime::Impl {
     }
     // The same answer on every rank: the tightest slack decides.
     const double first_guess = static_cast<double>(registry_.bytes()) / kFirstGuessBytesPerSecond + 0.05;
-    const double needed = planner_.seconds_needed(first_guess);
-    const double left = deadline_unix_ - unix_time_now();
-    const auto slack_ms = static_cast<std::int64_t>((left - needed) * 1000.0);
+    const detail::CheckpointFit fit = planner_.fit_before(deadline_unix_, first_guess);
+    const auto slack_ms = static_cast<std::int64_t>(fit.slack_seconds() * 1000.0);
     const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
     if (!fits && last_committed_) {
       stop(kExitPreempted, "preempted at step " + std::to_string(step) + ": a snapshot needs about " +
-                               fixed(needed, 2) + " s and " + fixed(left, 2) +
+                               fixed(fit.needed_seconds, 2) + " s and " + fixed(fit.left_seconds, 2) +
                                " s are left before the deadline; exiting on snapshot step " +
                                std::to_string(*last_committed_));
       if (comm_.rank() == 0) log::warn(exit_reason_);
@@ -296,7 +291,7 @@ class Runtime::Impl {
   }
 
   bool run_checkpoint(std::uint64_t step, const char* kind) {
-    detail::SnapshotCycle cycle(comm_, *store_);
+    detail::SnapshotCycle cycle(comm_, *store_, clock_);
     auto outcome = cycle.checkpoint(step, registry_, options_.job);
     if (!outcome.committed) {
       last_failure_ = outcome.error;
@@ -310,7 +305,8 @@ class Runtime::Impl {
       return false;
     }
     planner_.record_checkpoint(outcome.seconds);
-    schedule_.committed(step, steady_now());
+    schedule_.committed(step);
+    agreement_.committed(step);
     last_committed_ = step;
     if (comm_.rank() == 0) {
       const double gbps = outcome.seconds > 0 ? static_cast<double>(outcome.bytes) / outcome.seconds / 1e9 : 0;
@@ -324,6 +320,7 @@ class Runtime::Impl {
   RuntimeOptions options_;
   std::unique_ptr<Communicator> owned_comm_;
   Communicator& comm_;
+  const Clock& clock_;  // every time the runtime decides by
   detail::NoticeWatcher watcher_;
   std::unique_ptr<detail::DeviceStaging> staging_;
   detail::StateRegistry registry_;

@@ -1,6 +1,5 @@
 #include "snapshot_cycle.h"
 
-#include <chrono>
 #include <exception>
 #include <span>
 #include <vector>
@@ -12,10 +11,6 @@
 namespace lull::detail {
 
 namespace {
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 ShardReport write_part(const SnapshotStore& store, std::uint64_t step, int rank, int size,
                        const StateRegistry& registry, const std::string& job) {
@@ -37,7 +32,7 @@ ShardReport write_part(const SnapshotStore& store, std::uint64_t step, int rank,
 
 CheckpointOutcome SnapshotCycle::checkpoint(std::uint64_t step, const StateRegistry& registry,
                                             const std::string& job) {
-  const auto start = std::chrono::steady_clock::now();
+  const auto start = clock_.steady_now();
   const int rank = comm_.rank();
   const std::string json = write_part(store_, step, rank, comm_.size(), registry, job).to_json();
   auto gathered = comm_.gather_bytes(std::as_bytes(std::span(json)), 0);
@@ -61,7 +56,7 @@ CheckpointOutcome SnapshotCycle::checkpoint(std::uint64_t step, const StateRegis
   outcome.committed = committed_bytes_plus_one > 0;
   if (outcome.committed) outcome.bytes = static_cast<std::uint64_t>(committed_bytes_plus_one - 1);
   if (!outcome.committed && outcome.error.empty()) outcome.error = "the commit failed (rank 0 logged why)";
-  outcome.seconds = seconds_since(start);
+  outcome.seconds = clock_.seconds_since(start);
   return outcome;
 }
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "lull/base/clock.h"
 #include "lull/checkpoint/snapshot_store.h"
 #include "lull/collectives/communicator.h"
 #include "state_registry.h"
@@ -21,7 +22,7 @@ struct CheckpointOutcome {
   bool committed = false;
   std::uint64_t step = 0;
   std::uint64_t bytes = 0;  // all ranks' tensor and blob bytes
-  double seconds = 0;       // from the first write to the last rank learning of the commit
+  double seconds = 0;       // from the first write to the last rank learning of the commit, by the cycle's clock
   std::string error;        // why not committed (rank 0 has the commit's reason)
 };
 
@@ -33,8 +34,10 @@ struct RestoreOutcome {
 
 class SnapshotCycle {
  public:
-  // Both borrowed; `store` may only be used by rank 0 to commit and list.
-  SnapshotCycle(Communicator& comm, const SnapshotStore& store) : comm_(comm), store_(store) {}
+  // All borrowed; `store` may only be used by rank 0 to commit and list;
+  // `clock` times the checkpoints.
+  SnapshotCycle(Communicator& comm, const SnapshotStore& store, const Clock& clock)
+      : comm_(comm), store_(store), clock_(clock) {}
 
   // Writes `registry` as snapshot `step` and commits it. Never throws for a
   // failed write or commit (the outcome says so; the previous snapshot is
@@ -55,6 +58,7 @@ class SnapshotCycle {
  private:
   Communicator& comm_;
   const SnapshotStore& store_;
+  const Clock& clock_;
 };
 
 }  // namespace lull::detail

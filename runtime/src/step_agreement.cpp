@@ -37,7 +37,9 @@ std::optional<AgreedVote> StepAgreement::vote(std::uint64_t step, const Vote& mi
   if (in_flight_.size() < 2) return std::nullopt;
   InFlight due = std::move(in_flight_.front());
   in_flight_.pop_front();
-  return AgreedVote{due.step, decode(due.handle.wait())};
+  AgreedVote agreed{due.step, decode(due.handle.wait())};
+  if (last_committed_ && *last_committed_ >= agreed.step) agreed.vote.checkpoint_due = false;
+  return agreed;
 }
 
 Vote StepAgreement::agree_now(const Vote& mine) {

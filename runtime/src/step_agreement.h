@@ -10,6 +10,10 @@
 // the same step on all of them, one step later, for a few microseconds per
 // step when nothing happens.
 //
+// A vote cast before the latest commit is stale for its checkpoint: that
+// commit reset every rank's timer, so its checkpoint_due is dropped (its
+// notice never is).
+//
 // Collective: every rank calls vote() once per step, in the same order as
 // its other collectives on the communicator. Not thread-safe.
 
@@ -39,8 +43,13 @@ class StepAgreement {
   explicit StepAgreement(Communicator& comm) : comm_(comm) {}
 
   // Casts this rank's vote for `step` and returns the combined vote of the
-  // previous call, if there was one (blocking only until that completes).
+  // previous call, if there was one (blocking only until that completes),
+  // with checkpoint_due dropped when it was cast at or before the latest
+  // committed() step.
   std::optional<AgreedVote> vote(std::uint64_t step, const Vote& mine);
+
+  // A snapshot of `step` was committed or restored (every rank alike).
+  void committed(std::uint64_t step) noexcept { last_committed_ = step; }
 
   // Blocking: combines `mine` with every rank's right now (after a
   // checkpoint or a restore, when nobody minds waiting).
@@ -57,6 +66,7 @@ class StepAgreement {
   };
   Communicator& comm_;
   std::deque<InFlight> in_flight_;
+  std::optional<std::uint64_t> last_committed_;
 };
 
 }  // namespace lull::detail

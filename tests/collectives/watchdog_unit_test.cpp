@@ -1,4 +1,8 @@
 // The watchdog and the f16/bf16 conversions on their own: no MPI, no mpirun.
+// The watchdog's timing runs on a clock the test moves (support/manual_clock.h):
+// "not before the timeout" and "exactly at it" are tested without sleeping.
+// Its thread ticks in real time; the tests wait for its heartbeat, not for
+// time to pass.
 
 #include <gtest/gtest.h>
 
@@ -14,12 +18,13 @@
 #include "collective_watchdog.h"
 #include "half_float.h"
 #include "lull/base/error.h"
+#include "support/manual_clock.h"
 
 namespace lull::detail {
 namespace {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using test::ManualClock;
 
 struct Recorder {
   std::mutex mutex;
@@ -34,7 +39,7 @@ struct Recorder {
   }
 };
 
-WatchdogSettings settings(std::chrono::nanoseconds timeout, Recorder& recorder) {
+WatchdogSettings settings(std::chrono::nanoseconds timeout, Recorder& recorder, const Clock& clock) {
   WatchdogSettings s;
   s.backend = "mpi";
   s.label = "unit";
@@ -42,27 +47,40 @@ WatchdogSettings settings(std::chrono::nanoseconds timeout, Recorder& recorder) 
   s.size = 4;
   s.timeout = timeout;
   s.on_timeout = recorder.handler();
+  s.clock = &clock;
   return s;
 }
 
+// Polls `condition` until it holds or `limit` (real time, generous for a
+// loaded machine) passed.
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
-  auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
+  auto end = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < end) {
     if (condition()) return true;
     std::this_thread::sleep_for(5ms);
   }
   return condition();
 }
 
+// Returns once the watchdog's thread has made two whole scans since the
+// call: whatever it would notice at the test clock's present time, it has
+// noticed (and its handler has returned).
+void let_the_thread_scan(const CollectiveWatchdog& dog) {
+  const std::uint64_t from = dog.heartbeat();
+  ASSERT_TRUE(wait_until([&] { return dog.heartbeat() >= from + 3; }, 10000ms)) << "the watchdog thread stopped";
+}
+
 TEST(CollectiveWatchdog, ThreadNoticesACallerStuckOutsideThePollingLoop) {
+  ManualClock clock;
   Recorder recorder;
-  CollectiveWatchdog dog(settings(300ms, recorder));
-  auto start = Clock::now();
+  CollectiveWatchdog dog(settings(300ms, recorder, clock));
   auto watch = dog.watch(CollectiveDescription::reduction("allreduce", DType::f32, ReduceOp::sum, 1024), 17, true);
   // Nobody calls check(): only the watchdog thread can notice.
-  ASSERT_TRUE(wait_until([&] { return recorder.calls.load() > 0; }, 10000ms));
-  auto noticed = Clock::now() - start;
-  EXPECT_GE(noticed, 300ms);  // the upper bound is wait_until's, with slack for a loaded machine
+  clock.advance(300ms - 1ns);
+  let_the_thread_scan(dog);
+  EXPECT_EQ(recorder.calls.load(), 0) << "fired before the timeout";
+  clock.advance(1ns);
+  ASSERT_TRUE(wait_until([&] { return recorder.calls.load() > 0; }, 10000ms)) << "not fired at the timeout";
   std::lock_guard lock(recorder.mutex);
   const StuckCollective& s = recorder.reports.at(0);
   EXPECT_EQ(s.operation, "allreduce(f32 x 1024, sum)");
@@ -70,27 +88,31 @@ TEST(CollectiveWatchdog, ThreadNoticesACallerStuckOutsideThePollingLoop) {
   EXPECT_EQ(s.rank, 3);
   EXPECT_EQ(s.size, 4);
   EXPECT_EQ(s.backend, "mpi");
-  EXPECT_GE(s.waited_seconds, 0.3);
+  EXPECT_DOUBLE_EQ(s.waited_seconds, 0.3);
   EXPECT_DOUBLE_EQ(s.timeout_seconds, 0.3);
+  EXPECT_EQ(s.since, std::chrono::system_clock::time_point(ManualClock::kWallOrigin));  // when it was armed
   EXPECT_TRUE(dog.aborted());
   EXPECT_EQ(dog.abort_reason(), s.describe());
 }
 
-TEST(CollectiveWatchdog, CallerCheckFiresOnceAndThenAlwaysThrows) {
+TEST(CollectiveWatchdog, CallerCheckFiresAtTheTimeoutOnceAndThenAlwaysThrows) {
+  ManualClock clock;
   Recorder recorder;
-  WatchdogSettings s = settings(500ms, recorder);  // long enough that nothing fires before the first check
-  CollectiveWatchdog dog(std::move(s));
+  CollectiveWatchdog dog(settings(500ms, recorder, clock));
   auto a = dog.watch(CollectiveDescription::named("barrier"), 1, true);
   auto b = dog.watch(CollectiveDescription::bytes("broadcast", 64, "bytes", 0), 2, true);
+  clock.advance(500ms - 1ns);
   EXPECT_NO_THROW(a.check());
-  std::this_thread::sleep_for(600ms);
+  EXPECT_NO_THROW(b.check());
+  clock.advance(1ns);
   EXPECT_THROW(a.check(), Error);
   EXPECT_THROW(b.check(), Error);
   EXPECT_THROW(dog.throw_if_aborted(), Error);
-  std::this_thread::sleep_for(3 * dog.tick());
+  let_the_thread_scan(dog);
   EXPECT_EQ(recorder.calls.load(), 1) << "the handler runs once per communicator";
   try {
     a.check();
+    ADD_FAILURE() << "check() after the timeout returned";
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::io);
     EXPECT_NE(std::string(e.what()).find("collective timeout: "), std::string::npos) << e.what();
@@ -99,46 +121,55 @@ TEST(CollectiveWatchdog, CallerCheckFiresOnceAndThenAlwaysThrows) {
 }
 
 TEST(CollectiveWatchdog, UnarmedAndDisarmedWatchesNeverFire) {
+  ManualClock clock;
   Recorder recorder;
-  CollectiveWatchdog dog(settings(500ms, recorder));
+  CollectiveWatchdog dog(settings(500ms, recorder, clock));
   auto pending = dog.watch(CollectiveDescription::reduction("start_allreduce", DType::i64, ReduceOp::max, 1), 1, false);
   auto posted = dog.watch(CollectiveDescription::named("barrier"), 2, true);
   posted.disarm();
-  std::this_thread::sleep_for(1000ms);  // twice the timeout since the watches began
+  clock.advance(1000ms);  // twice the timeout since the watches began
   EXPECT_NO_THROW(pending.check());
   EXPECT_NO_THROW(posted.check());
+  let_the_thread_scan(dog);
   EXPECT_EQ(recorder.calls.load(), 0);
   pending.arm();  // the first test(): the clock starts now, not when the watch began
+  clock.advance(500ms - 1ns);
   EXPECT_NO_THROW(pending.check());
+  clock.advance(1ns);
   ASSERT_TRUE(wait_until([&] { return recorder.calls.load() > 0; }, 10000ms));
+  std::lock_guard lock(recorder.mutex);
   EXPECT_EQ(recorder.reports.at(0).operation, "start_allreduce(i64 x 1, max)");
+  EXPECT_DOUBLE_EQ(recorder.reports.at(0).waited_seconds, 0.5);
 }
 
 TEST(CollectiveWatchdog, ReleasedWatchesAreForgotten) {
+  ManualClock clock;
   Recorder recorder;
-  CollectiveWatchdog dog(settings(50ms, recorder));
+  CollectiveWatchdog dog(settings(50ms, recorder, clock));
   {
     auto done = dog.watch(CollectiveDescription::named("barrier"), 1, true);
   }
   auto released = dog.watch(CollectiveDescription::named("barrier"), 2, true);
   released.release();
   EXPECT_FALSE(released.active());
-  std::this_thread::sleep_for(200ms);
+  clock.advance(200ms);
+  let_the_thread_scan(dog);
   EXPECT_EQ(recorder.calls.load(), 0);
   EXPECT_FALSE(dog.aborted());
 }
 
 TEST(CollectiveWatchdog, HeartbeatTicksWhileIdle) {
   Recorder recorder;
-  CollectiveWatchdog dog(settings(200ms, recorder));  // tick: 20 ms
+  CollectiveWatchdog dog(settings(200ms, recorder, real_clock()));  // tick: 20 ms of real time
   auto before = dog.heartbeat();
   // It ticks on its own (every 20 ms; a loaded machine may delay the thread).
   EXPECT_TRUE(wait_until([&] { return dog.heartbeat() >= before + 3; }, 10000ms));
 }
 
 TEST(CollectiveWatchdog, AbortKeepsTheFirstReasonAndSkipsTheHandler) {
+  ManualClock clock;
   Recorder recorder;
-  CollectiveWatchdog dog(settings(10s, recorder));
+  CollectiveWatchdog dog(settings(10s, recorder, clock));
   auto watch = dog.watch(CollectiveDescription::named("barrier"), 1, true);
   EXPECT_FALSE(dog.aborted());
   EXPECT_EQ(dog.abort_reason(), "");
@@ -151,20 +182,26 @@ TEST(CollectiveWatchdog, AbortKeepsTheFirstReasonAndSkipsTheHandler) {
 }
 
 TEST(CollectiveWatchdog, AWaiterBlocksUntilTheHandlerReturns) {
-  // The handler is slow (the default one would be exiting): a caller that
-  // notices meanwhile must not throw before it returned.
+  // The thread fires and its handler is slow (the default one would be
+  // exiting): a caller that notices meanwhile must not throw before it
+  // returned.
+  ManualClock clock;
+  std::atomic<bool> handler_entered{false};
   std::atomic<bool> handler_done{false};
   WatchdogSettings s;
   s.backend = "mpi";
   s.label = "slow";
   s.timeout = 50ms;
+  s.clock = &clock;
   s.on_timeout = [&](const StuckCollective&) {
-    std::this_thread::sleep_for(300ms);
+    handler_entered = true;
+    std::this_thread::sleep_for(300ms);  // stands for the slow handler; no assertion depends on its length
     handler_done = true;
   };
   CollectiveWatchdog dog(std::move(s));
   auto watch = dog.watch(CollectiveDescription::named("barrier"), 1, true);
-  std::this_thread::sleep_for(100ms);  // the thread is firing by now, or this check fires
+  clock.advance(50ms);
+  ASSERT_TRUE(wait_until([&] { return handler_entered.load(); }, 10000ms));  // the thread fires
   EXPECT_THROW(watch.check(), Error);
   EXPECT_TRUE(handler_done.load());
 }
