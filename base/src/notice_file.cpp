@@ -13,6 +13,7 @@
 #include <string_view>
 #include <system_error>
 
+#include "lull/base/atomic_file.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/regular_file.h"
@@ -28,29 +29,7 @@ void write_notice_file(const std::filesystem::path& path, const PreemptionNotice
                         {"grace_seconds", notice.grace_seconds},
                         {"issued_unix", notice.issued_unix},
                         {"reason", notice.reason}};
-  const std::string text = doc.dump() + "\n";
-  auto partial = path;
-  partial += ".partial";
-  int fd = ::open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("open", partial.string());
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      throw errno_error(err, "write", partial.string());
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw errno_error(err, "fsync", partial.string());
-  }
-  ::close(fd);
-  if (::rename(partial.c_str(), path.c_str()) != 0) throw_errno("rename", partial.string() + " -> " + path.string());
+  write_file_atomically(FileSystem::posix(), path, doc.dump() + "\n", 0600);
 }
 
 PreemptionNotice parse_notice(std::string_view text, std::string_view source) {

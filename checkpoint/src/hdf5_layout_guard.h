@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

@@ -28,7 +28,7 @@
 
 #include "hdf5_handle.h"
 #include "hdf5_write_driver.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

@@ -25,7 +25,7 @@
 #include <optional>
 
 #include "lull/base/error.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

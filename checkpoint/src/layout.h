@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "lull/base/atomic_file.h"
+
 namespace lull::detail {
 
 inline constexpr std::string_view kRootFile = "root.h5";
@@ -14,7 +16,9 @@ inline constexpr std::string_view kLockFile = ".lock";            // in a pendin
 inline constexpr std::string_view kWriterLockFile = ".writer.lock";  // in the snapshot directory
 inline constexpr std::string_view kPendingPrefix = ".pending-";
 inline constexpr std::string_view kTrashPrefix = ".trash-";
-inline constexpr std::string_view kPartialSuffix = ".partial";
+// A file still being written: shard files and root.h5 before their rename,
+// and LATEST's temporary file (write_file_atomically's suffix).
+inline constexpr std::string_view kPartialSuffix = kAtomicWriteSuffix;
 
 // "step-000000000042"
 std::string snapshot_dir_name(std::uint64_t step);

@@ -5,12 +5,18 @@
 // <pending>/.lock while it works; the kernel drops it when the process dies,
 // SIGKILL included. A cleaner that can take the lock exclusively knows no
 // live process is writing there.
+//
+// The lock file is opened and locked here, not through FileSystem: a flock
+// is the kernel's record of a live process, not state on disk, so a
+// simulated crash or failing disk has nothing to act on, and the empty
+// lock file's durability does not matter (file_system.h says more). The
+// directory it guards is made through FileSystem.
 
 #include <sys/types.h>
 
 #include <filesystem>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

@@ -16,7 +16,7 @@
 #include <filesystem>
 #include <string>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "manifest.h"
 
 namespace lull::detail {

@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <string>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "manifest.h"
 
 namespace lull::detail {

@@ -10,7 +10,7 @@
 #include <memory>
 
 #include "checksum_pipeline.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

@@ -11,7 +11,7 @@
 #include "checksum_pipeline.h"
 #include "hdf5_handle.h"
 #include "lull/checkpoint/dtype.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::detail {
 

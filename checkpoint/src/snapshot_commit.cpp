@@ -176,7 +176,7 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
                              const std::vector<ShardReport>& reports, const CommitOptions& options) {
   quiet_hdf5();
   const auto start = std::chrono::steady_clock::now();
-  FileSystem& fs = options.fs ? *options.fs : FileSystem::posix();
+  FileSystem& fs = FileSystem::or_posix(options.fs);
   if (options.keep < 1) throw Error(ErrorCode::invalid_argument, "keep must be at least 1");
   const auto pending = dir / pending_dir_name(step);
   const auto final_dir = dir / snapshot_dir_name(step);
@@ -227,8 +227,7 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
     }
 
     // The commit point: the directory appears under its final name whole.
-    std::error_code ec;
-    if (std::filesystem::exists(final_dir, ec)) {
+    if (fs.exists(final_dir)) {
       // Same step committed before (a resumed job reaching it again): swap
       // atomically, then drop the old one.
       fs.exchange(pending, final_dir);

@@ -1,12 +1,10 @@
 #include "snapshot_directory.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 
 #include "layout.h"
+#include "lull/base/atomic_file.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "pending_lock.h"
@@ -17,16 +15,15 @@ namespace {
 
 // A pending directory without a lock file is still being created for this
 // long; after it, it is a leftover.
-constexpr std::time_t kUnlockedPendingGraceSeconds = 60;
+constexpr std::chrono::seconds kUnlockedPendingGrace{60};
 
 bool starts_with(const std::string& s, std::string_view prefix) {
   return s.size() >= prefix.size() && std::string_view(s).substr(0, prefix.size()) == prefix;
 }
 
-bool older_than(const std::filesystem::path& path, std::time_t seconds) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return false;
-  return std::time(nullptr) - st.st_mtime > seconds;
+bool older_than(FileSystem& fs, const std::filesystem::path& path, std::chrono::seconds age) {
+  const FileStatus status = fs.status(path);
+  return status.kind != FileKind::missing && std::chrono::system_clock::now() - status.modified > age;
 }
 
 }  // namespace
@@ -59,16 +56,14 @@ std::vector<SnapshotEntry> snapshots_in_preference_order(FileSystem& fs, const s
 }
 
 void write_latest(FileSystem& fs, const std::filesystem::path& dir, std::uint64_t step, mode_t mode) {
-  auto partial = dir / (std::string(kLatestFile) + std::string(kPartialSuffix));
-  try {
-    fs.write_file(partial, snapshot_dir_name(step) + "\n", mode);
-    fs.rename(partial, dir / kLatestFile);
-  } catch (const Error&) {
-    std::error_code ec;
-    std::filesystem::remove(partial, ec);  // a partial LATEST holds space and says nothing
-    throw;
+  write_file_atomically(fs, dir / kLatestFile, snapshot_dir_name(step) + "\n", mode);
+}
+
+void make_dirs(FileSystem& fs, const std::filesystem::path& dir, mode_t mode) {
+  if (dir.has_parent_path() && dir.parent_path() != dir && !fs.exists(dir.parent_path())) {
+    make_dirs(fs, dir.parent_path(), mode);
   }
-  fs.sync_dir(dir);
+  fs.make_dir(dir, mode);
 }
 
 void remove_snapshot_dir(FileSystem& fs, const std::filesystem::path& dir, const std::string& name) {
@@ -85,12 +80,12 @@ std::vector<std::string> remove_leftovers(FileSystem& fs, const std::filesystem:
       fs.remove_all(path);
       removed.push_back(name);
     } else if (starts_with(name, kPendingPrefix)) {
-      if (std::filesystem::exists(path / kLockFile)) {
+      if (fs.exists(path / kLockFile)) {
         PendingLock lock = PendingLock::try_exclusive(path);
         if (!lock.held()) continue;  // a live writer or committer is at work there
         fs.remove_all(path);
       } else {
-        if (!older_than(path, kUnlockedPendingGraceSeconds)) continue;  // still being created
+        if (!older_than(fs, path, kUnlockedPendingGrace)) continue;  // still being created
         fs.remove_all(path);
       }
       removed.push_back(name);

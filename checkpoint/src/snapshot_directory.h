@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/snapshot_store.h"
 
 namespace lull::detail {
@@ -25,9 +25,11 @@ std::vector<SnapshotEntry> list_snapshots(FileSystem& fs, const std::filesystem:
 // The step LATEST names, if it exists and parses.
 std::optional<std::uint64_t> read_latest(FileSystem& fs, const std::filesystem::path& dir);
 
-// Points LATEST at `step` atomically (write LATEST.partial, fsync, rename,
-// fsync the directory).
+// Points LATEST at `step` atomically and durably (write_file_atomically).
 void write_latest(FileSystem& fs, const std::filesystem::path& dir, std::uint64_t step, mode_t mode);
+
+// Creates `dir` with `mode`, and its missing parents with the same mode.
+void make_dirs(FileSystem& fs, const std::filesystem::path& dir, mode_t mode);
 
 // Deletes a directory so that it is never seen half-deleted: rename to
 // .trash-*, then remove.

@@ -237,10 +237,9 @@ std::vector<std::byte> SnapshotReader::Impl::read_blob(int rank, std::string_vie
 
 // ---- SnapshotReader ----
 
-SnapshotReader SnapshotReader::open(const std::filesystem::path& path) { return open(path, FileSystem::posix()); }
-
-SnapshotReader SnapshotReader::open(const std::filesystem::path& path, FileSystem& fs) {
+SnapshotReader SnapshotReader::open(const std::filesystem::path& path, FileSystem* chosen) {
   quiet_hdf5();
+  FileSystem& fs = FileSystem::or_posix(chosen);
   SnapshotPaths paths = resolve_snapshot_path(fs, path);
   const auto named_step = parse_snapshot_dir_name(last_name(paths.dir));
   return SnapshotReader(std::make_unique<Impl>(fs, std::move(paths.dir), std::move(paths.root), named_step));

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "hdf5_handle.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/snapshot_reader.h"
 #include "manifest.h"
 #include "shard_source.h"

@@ -14,22 +14,21 @@ using namespace detail;
 
 namespace {
 
+// `dir` is the user's own path: a symbolic link to the directory is theirs
+// to make, so it is followed.
 void check_directory(const std::filesystem::path& dir, bool create, FileSystem& fs) {
-  struct stat st {};
-  if (::stat(dir.c_str(), &st) != 0) {
+  const FileStatus status = fs.target_status(dir);
+  if (status.kind == FileKind::missing) {
     if (!create) throw Error(ErrorCode::not_found, "snapshot directory " + dir.string() + " does not exist");
-    if (dir.has_parent_path() && !std::filesystem::exists(dir.parent_path())) {
-      check_directory(dir.parent_path(), true, fs);
-    }
-    fs.make_dir(dir, 0700);
+    make_dirs(fs, dir, 0700);
     return;
   }
-  if (!S_ISDIR(st.st_mode)) {
+  if (status.kind != FileKind::directory) {
     throw Error(ErrorCode::invalid_argument, dir.string() + " is not a directory");
   }
-  if ((st.st_mode & S_IWOTH) != 0) {
+  if ((status.permissions & S_IWOTH) != 0) {
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(status.permissions & 07777));
     throw Error(ErrorCode::invalid_argument,
                 "snapshot directory " + dir.string() + " is world-writable (mode " + mode +
                     "): other users could plant or replace snapshots",
@@ -40,7 +39,7 @@ void check_directory(const std::filesystem::path& dir, bool create, FileSystem& 
 // Opens one snapshot and checks it as asked; throws what is wrong.
 SnapshotReader open_checked(FileSystem& fs, const SnapshotEntry& entry, Verification verification,
                             std::string_view job) {
-  SnapshotReader reader = SnapshotReader::open(entry.path, fs);
+  SnapshotReader reader = SnapshotReader::open(entry.path, &fs);
   if (!job.empty()) reader.check_job(job);
   if (verification == Verification::full) {
     VerifyReport report = reader.verify();
@@ -58,19 +57,19 @@ SnapshotReader open_checked(FileSystem& fs, const SnapshotEntry& entry, Verifica
 SnapshotStore::SnapshotStore(std::filesystem::path dir, StoreOptions options)
     : dir_(std::move(dir)), options_(options) {
   if (options_.keep < 1) throw Error(ErrorCode::invalid_argument, "keep must be at least 1");
-  check_directory(dir_, options_.create, options_.fs ? *options_.fs : FileSystem::posix());
+  check_directory(dir_, options_.create, fs());
   if (!options_.lock_as_job.empty()) {
     writer_lock_ = std::make_shared<const WriterLock>(WriterLock::acquire(dir_, options_.lock_as_job));
   }
 }
 
 std::vector<SnapshotEntry> SnapshotStore::committed() const {
-  return list_snapshots(options_.fs ? *options_.fs : FileSystem::posix(), dir_);
+  return list_snapshots(fs(), dir_);
 }
 
 SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector<RejectedSnapshot>* rejected,
                                           std::string_view job) const {
-  FileSystem& fs = options_.fs ? *options_.fs : FileSystem::posix();
+  FileSystem& fs = this->fs();
   auto candidates = snapshots_in_preference_order(fs, dir_);
   std::string reasons;
   for (const auto& entry : candidates) {
@@ -93,7 +92,7 @@ SnapshotReader SnapshotStore::open_latest(Verification verification, std::vector
 }
 
 SnapshotReader SnapshotStore::open_step(std::uint64_t step, Verification verification, std::string_view job) const {
-  FileSystem& fs = options_.fs ? *options_.fs : FileSystem::posix();
+  FileSystem& fs = this->fs();
   auto path = dir_ / snapshot_dir_name(step);
   if (fs.status(path).kind == FileKind::missing) {
     throw Error(ErrorCode::not_found, "no committed snapshot of step " + std::to_string(step) + " in " + dir_.string());
@@ -116,7 +115,7 @@ CommitResult SnapshotStore::commit(std::uint64_t step, const std::vector<ShardRe
 }
 
 std::vector<std::string> SnapshotStore::remove_leftovers() const {
-  return detail::remove_leftovers(options_.fs ? *options_.fs : FileSystem::posix(), dir_);
+  return detail::remove_leftovers(fs(), dir_);
 }
 
 }  // namespace lull

@@ -17,6 +17,7 @@
 #include "pending_lock.h"
 #include "shard_sink.h"
 #include "shard_file.h"
+#include "snapshot_directory.h"
 #include "tiling.h"
 
 namespace lull {
@@ -68,7 +69,7 @@ void check_box(std::string_view name, const Shape& global_shape, const Shape& of
 class SnapshotWriter::Impl {
  public:
   Impl(std::filesystem::path dir, std::uint64_t step, int rank, int world_size, WriterOptions options)
-      : fs_(options.fs ? *options.fs : FileSystem::posix()), options_(options) {
+      : fs_(FileSystem::or_posix(options.fs)), options_(options) {
     quiet_hdf5();
     if (world_size < 1 || rank < 0 || rank >= world_size) {
       throw Error(ErrorCode::invalid_argument, "rank " + std::to_string(rank) + " is not in a world of " +
@@ -78,7 +79,7 @@ class SnapshotWriter::Impl {
     report_.rank = rank;
     report_.world_size = world_size;
     report_.file = shard_file_name(rank);
-    make_dirs(dir);
+    make_dirs(fs_, dir, options_.dir_mode);
     pending_ = dir / pending_dir_name(step);
     lock_ = PendingLock::join(fs_, pending_, options_.dir_mode);
     partial_ = pending_ / (report_.file + std::string(kPartialSuffix));
@@ -198,14 +199,6 @@ class SnapshotWriter::Impl {
       }
     }
     lock_.release();
-  }
-
-  void make_dirs(const std::filesystem::path& dir) {
-    std::error_code ec;
-    if (dir.has_parent_path() && dir.parent_path() != dir && !std::filesystem::exists(dir.parent_path(), ec)) {
-      make_dirs(dir.parent_path());
-    }
-    fs_.make_dir(dir, options_.dir_mode);
   }
 
   static Hid make_group(hid_t parent, const char* name) {

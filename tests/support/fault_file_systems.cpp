@@ -29,6 +29,7 @@ const char* fs_op_name(FsOp op) noexcept {
     case FsOp::status: return "status";
     case FsOp::create_file: return "create_file";
     case FsOp::file_truncate: return "file truncate";
+    case FsOp::target_status: return "target_status";
   }
   return "?";
 }
@@ -124,6 +125,10 @@ void InterposingFileSystem::set_mode(const std::filesystem::path& path, mode_t m
 FileStatus InterposingFileSystem::status(const std::filesystem::path& path) {
   before(FsOp::status, path.string());
   return base_.status(path);
+}
+FileStatus InterposingFileSystem::target_status(const std::filesystem::path& path) {
+  before(FsOp::target_status, path.string());
+  return base_.target_status(path);
 }
 
 void FaultyFileSystem::fail_nth(FsOp op, std::uint64_t n, int err) {

@@ -20,7 +20,7 @@
 #include <optional>
 #include <string>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull::test {
 
@@ -43,8 +43,9 @@ enum class FsOp : std::uint8_t {
   status,
   create_file,
   file_truncate,  // RandomAccessFile::truncate
+  target_status,
 };
-inline constexpr std::size_t kFsOpCount = 18;
+inline constexpr std::size_t kFsOpCount = 19;
 
 const char* fs_op_name(FsOp op) noexcept;
 
@@ -66,6 +67,7 @@ class InterposingFileSystem : public FileSystem {
   std::unique_ptr<RandomAccessFile> create_file(const std::filesystem::path& file, mode_t mode) override;
   void set_mode(const std::filesystem::path& path, mode_t mode) override;
   FileStatus status(const std::filesystem::path& path) override;
+  FileStatus target_status(const std::filesystem::path& path) override;
 
   // Called before each operation; may throw (the operation then does not happen).
   virtual void before(FsOp op, const std::string& subject) = 0;

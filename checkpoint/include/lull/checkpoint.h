@@ -11,8 +11,8 @@
 //   r.read("w", lull::DType::f32, {0, 0}, {1024, 512}, out);
 
 #include "lull/base/error.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/dtype.h"
-#include "lull/checkpoint/file_system.h"
 #include "lull/checkpoint/shard_report.h"
 #include "lull/checkpoint/snapshot_commit.h"
 #include "lull/checkpoint/snapshot_reader.h"

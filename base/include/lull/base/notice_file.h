@@ -2,8 +2,8 @@
 // The preemption notice file: how `lull run` tells the ranks of a job that
 // it is being preempted and by when it must be gone.
 //
-// `lull run` writes it (atomically: temporary name, fsync, rename) before it
-// sends SIGUSR1, and puts its path in the environment variable
+// `lull run` writes it (atomically and durably: lull/base/atomic_file.h)
+// before it sends SIGUSR1, and puts its path in the environment variable
 // LULL_NOTICE_FILE of the job. The runtime reads it when it sees the signal
 // (or finds the file while polling). Content, one JSON object:
 //   {"deadline_unix": 1795338826.25, "grace_seconds": 30.0,
@@ -36,7 +36,7 @@ struct PreemptionNotice {
 // Now on the clock notices are written in: system_clock seconds since the epoch.
 double unix_time_now() noexcept;
 
-// Writes `notice` to `path` atomically, mode 0600. Throws lull::Error.
+// Writes `notice` to `path` with write_file_atomically(), mode 0600. Throws lull::Error.
 void write_notice_file(const std::filesystem::path& path, const PreemptionNotice& notice);
 
 // Parses the content of a notice file; `source` names it in messages.

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/shard_report.h"
 #include "lull/checkpoint/writer_lock.h"
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "lull/checkpoint/dtype.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 
 namespace lull {
 
@@ -81,9 +81,9 @@ class SnapshotReader {
   // snapshot (SnapshotStore::open_latest/open_step, the runtime's restore,
   // `lull verify` and `lull inspect`) goes through this one check, so they
   // all make the same choice. Error(unsupported) for a newer format.
-  static SnapshotReader open(const std::filesystem::path& path);
-  // The same through `fs` (SnapshotStore passes its own).
-  static SnapshotReader open(const std::filesystem::path& path, FileSystem& fs);
+  // Every file-system call goes through `fs` (null: FileSystem::posix();
+  // SnapshotStore passes its own).
+  static SnapshotReader open(const std::filesystem::path& path, FileSystem* fs = nullptr);
 
   SnapshotReader(SnapshotReader&&) noexcept;
   SnapshotReader& operator=(SnapshotReader&&) noexcept;

@@ -17,7 +17,7 @@
 #include <string_view>
 #include <vector>
 
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/snapshot_commit.h"
 #include "lull/checkpoint/snapshot_reader.h"
 #include "lull/checkpoint/snapshot_writer.h"
@@ -92,6 +92,8 @@ class SnapshotStore {
   std::vector<std::string> remove_leftovers() const;
 
  private:
+  FileSystem& fs() const { return FileSystem::or_posix(options_.fs); }
+
   std::filesystem::path dir_;
   StoreOptions options_;
   std::shared_ptr<const WriterLock> writer_lock_;  // when options.lock_as_job is set

@@ -24,7 +24,7 @@
 #include <string_view>
 
 #include "lull/checkpoint/dtype.h"
-#include "lull/checkpoint/file_system.h"
+#include "lull/base/file_system.h"
 #include "lull/checkpoint/shard_report.h"
 
 namespace lull {

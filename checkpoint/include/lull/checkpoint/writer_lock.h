@@ -26,6 +26,10 @@
 // every node; Lustre only when mounted with -o flock (-o localflock locks
 // per node). On a file system without locks at all, acquire() logs a
 // warning and returns a lock that holds nothing.
+//
+// Like the pending directories' locks it works on the lock file directly,
+// not through FileSystem: a lock is the kernel's record of a live process,
+// nothing a simulated crash or failing disk could drop (file_system.h).
 
 #include <filesystem>
 #include <optional>

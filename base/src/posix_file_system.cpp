@@ -6,13 +6,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/file_system.h"
 #include "lull/base/unique_fd.h"
-#include "lull/checkpoint/file_system.h"
 
 namespace lull {
 
@@ -55,6 +56,26 @@ int open_regular(const std::filesystem::path& path, int flags, mode_t mode = 0) 
     refuse_non_regular(path, kind_of(st.st_mode));
   }
   return fd;
+}
+
+FileStatus status_of(const struct stat& st) noexcept {
+  FileStatus status;
+  status.kind = kind_of(st.st_mode);
+  if (status.kind == FileKind::regular) status.size = static_cast<std::uint64_t>(st.st_size);
+  status.permissions = st.st_mode & 07777;
+  status.modified = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
+  return status;
+}
+
+// What `call` (lstat or stat) says of `path`; nothing there is FileKind::missing.
+FileStatus status_by(int (*call)(const char*, struct stat*), const char* call_name, const std::filesystem::path& path) {
+  struct stat st {};
+  if (call(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return {};
+    throw_errno(call_name, path.string());
+  }
+  return status_of(st);
 }
 
 int open_directory(const std::filesystem::path& path) {
@@ -199,15 +220,9 @@ class PosixFileSystem final : public FileSystem {
     return std::make_unique<PosixRandomAccessFile>(file, open_regular(file, O_RDWR | O_CREAT | O_TRUNC, mode));
   }
 
-  FileStatus status(const std::filesystem::path& path) override {
-    struct stat st {};
-    if (::lstat(path.c_str(), &st) != 0) {
-      if (errno == ENOENT || errno == ENOTDIR) return {};
-      throw_errno("lstat", path.string());
-    }
-    const FileKind kind = kind_of(st.st_mode);
-    return {kind, kind == FileKind::regular ? static_cast<std::uint64_t>(st.st_size) : 0};
-  }
+  FileStatus status(const std::filesystem::path& path) override { return status_by(::lstat, "lstat", path); }
+
+  FileStatus target_status(const std::filesystem::path& path) override { return status_by(::stat, "stat", path); }
 
   void set_mode(const std::filesystem::path& path, mode_t mode) override {
     if (::chmod(path.c_str(), mode) != 0) throw_errno("chmod", path.string());
