@@ -9,7 +9,8 @@
 //                      crashes at every point of the commit protocol in turn.
 //
 // Both count every call, including those on the files open_file() returns.
-// Thread-safe, as the FileSystem contract asks.
+// Thread-safe, as the FileSystem contract asks. A power failure, which
+// drops what was not fsync'd, is durable_state_file_system.h.
 
 #include <array>
 #include <atomic>
