@@ -244,7 +244,7 @@ class ExitFile(ArbiterCase):
                                 capture_output=True, text=True, timeout=30)
         with open(exit_file) as f:
             content = json.load(f)
-        self.assertFalse(os.path.exists(exit_file + ".tmp"))
+        self.assertFalse(os.path.exists(exit_file + ".partial"))
         self.assertEqual(content["exit_code"], result.returncode)
         return content
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <variant>
 
+#include "lull/base/atomic_file.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
-#include "posix/atomic_file.h"
 
 namespace lull::arbiter {
 
@@ -94,7 +94,7 @@ ArbiterJournal ArbiterJournal::open(const std::filesystem::path& path, std::size
 
 ArbiterJournal ArbiterJournal::start(const std::filesystem::path& path, const JournalHeader& header) {
   const std::string line = to_json(header).dump() + "\n";
-  posix::write_file_atomically(path, line, 0600);
+  write_file_atomically(FileSystem::posix(), path, line, 0600);
   return open(path, line.size());
 }
 

@@ -18,6 +18,7 @@
 #include "connection_limits.h"
 #include "event_log.h"
 #include "local_job_launcher.h"
+#include "lull/base/atomic_file.h"
 #include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
@@ -25,7 +26,6 @@
 #include "lull/base/regular_file.h"
 #include "lull/policy/policy_loader.h"
 #include "metrics_text.h"
-#include "posix/atomic_file.h"
 #include "posix/signal_inbox.h"
 #include "snapshot_watch.h"
 #include "state_directory.h"
@@ -301,7 +301,7 @@ void ArbiterServer::poll_checkpoints() {
 void ArbiterServer::write_metrics() {
   if (!metrics_dirty_) return;
   try {
-    posix::write_file_atomically(settings_.metrics_file, metrics_text(*ledger_, draining_), 0644);
+    write_file_atomically(FileSystem::posix(), settings_.metrics_file, metrics_text(*ledger_, draining_), 0644);
     metrics_dirty_ = false;
   } catch (const Error& e) {
     log::warn(std::string("metrics file: ") + e.what());

@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
+#include "lull/base/atomic_file.h"
 #include "lull/base/bounded_text.h"
 #include "lull/base/error.h"
 #include "lull/base/regular_file.h"
-#include "posix/atomic_file.h"
 
 namespace lull::run {
 
@@ -20,7 +20,7 @@ constexpr std::size_t kMaxMeaningBytes = 512;
 
 void write_exit_file(const std::filesystem::path& path, const RunExit& outcome) {
   const nlohmann::json content = {{"exit_code", outcome.exit_code}, {"meaning", outcome.meaning}};
-  posix::write_file_atomically(path, content.dump() + "\n", 0644);
+  write_file_atomically(FileSystem::posix(), path, content.dump() + "\n", 0644);
 }
 
 std::optional<RunExit> read_exit_file(const std::filesystem::path& path, std::optional<unsigned> owner) {
