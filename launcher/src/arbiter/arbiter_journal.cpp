@@ -1,17 +1,10 @@
 #include "arbiter_journal.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 #include <variant>
 
 #include "lull/base/atomic_file.h"
-#include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 
 namespace lull::arbiter {
@@ -35,18 +28,13 @@ void check_job_id_is_new(const JournalRecord& record, JobId& next_job) {
 
 }  // namespace
 
-ArbiterJournal::ArbiterJournal(std::filesystem::path path, UniqueFd fd, std::size_t bytes)
-    : path_(std::move(path)), fd_(std::move(fd)), bytes_(bytes) {}
+ArbiterJournal::ArbiterJournal(std::unique_ptr<RandomAccessFile> file, std::size_t bytes)
+    : file_(std::move(file)), bytes_(bytes) {}
 
-JournalContents ArbiterJournal::read(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (errno == ENOENT || !std::filesystem::exists(path)) return {};
-    throw_errno("open", path.string());
-  }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse(buffer.str(), path.string());
+JournalContents ArbiterJournal::read(const std::filesystem::path& path, FileSystem* chosen) {
+  FileSystem& fs = FileSystem::or_posix(chosen);
+  if (!fs.exists(path)) return {};
+  return parse(fs.read_file(path), path.string());
 }
 
 JournalContents ArbiterJournal::parse(std::string_view text, const std::string& where) {
@@ -84,30 +72,24 @@ JournalContents ArbiterJournal::parse(std::string_view text, const std::string& 
   return contents;
 }
 
-ArbiterJournal ArbiterJournal::open(const std::filesystem::path& path, std::size_t whole_bytes) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd.valid()) throw_errno("open", path.string());
-  if (::ftruncate(fd.get(), static_cast<off_t>(whole_bytes)) != 0) throw_errno("ftruncate", path.string());
-  if (::lseek(fd.get(), 0, SEEK_END) < 0) throw_errno("lseek", path.string());
-  return ArbiterJournal(path, std::move(fd), whole_bytes);
+ArbiterJournal ArbiterJournal::open(const std::filesystem::path& path, std::size_t whole_bytes, FileSystem* fs) {
+  std::unique_ptr<RandomAccessFile> file = FileSystem::or_posix(fs).open_file(path, /*writable=*/true);
+  file->truncate(whole_bytes);
+  return ArbiterJournal(std::move(file), whole_bytes);
 }
 
-ArbiterJournal ArbiterJournal::start(const std::filesystem::path& path, const JournalHeader& header) {
+ArbiterJournal ArbiterJournal::start(const std::filesystem::path& path, const JournalHeader& header,
+                                     FileSystem* fs) {
   const std::string line = to_json(header).dump() + "\n";
-  write_file_atomically(FileSystem::posix(), path, line, 0600);
-  return open(path, line.size());
+  write_file_atomically(FileSystem::or_posix(fs), path, line, 0600);
+  return open(path, line.size(), fs);
 }
 
 void ArbiterJournal::append(const JournalRecord& record) {
   const std::string line = to_json(record).dump() + "\n";
-  std::size_t done = 0;
-  while (done < line.size()) {
-    const ssize_t n = ::write(fd_.get(), line.data() + done, line.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw_errno("write", path_.string());
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fdatasync(fd_.get()) != 0) throw_errno("fdatasync", path_.string());
+  // At bytes_, not at the end: what a failed append left is written over.
+  file_->write_at(bytes_, line.data(), line.size());
+  file_->sync();
   bytes_ += line.size();
 }
 
