@@ -15,7 +15,11 @@
 
 namespace lull::test {
 
+// What every lull run test file writes with: 10s, fs::path, Clock::now().
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 using RunClock = std::chrono::steady_clock;
+using Clock = RunClock;
 
 extern const std::string kLull;
 extern const std::string kFakeRank;

@@ -16,11 +16,23 @@
 namespace lull::test {
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-using Clock = RunClock;
-
 // ---- escalation -----------------------------------------------------------------
+
+// lull run with half a second of grace over a job that ignores the notice,
+// sent SIGTERM once the job is up: how it ended and what it said.
+struct Escalated {
+  int status = -1;
+  std::string err;
+  std::string explained;  // the status and the run's context, for a failure message
+};
+
+Escalated escalate_a_job_ignoring_the_notice(const fs::path& ckpt, const fs::path& reports) {
+  ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5"}, fake(reports, {"--ignore-notice"})));
+  EXPECT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, reports);
+  run.kill(SIGTERM);
+  const int status = run.wait(20s);
+  return {status, run.err(), describe_status(status) + "\n" + context(run, reports)};
+}
 
 TEST(LullRun, IgnoredNoticeEscalatesSigtermThenSigkillAndLeavesNothingBehind) {
   ScratchDir scratch("run-escalate");
@@ -54,25 +66,17 @@ TEST(LullRun, IgnoredNoticeEscalatesSigtermThenSigkillAndLeavesNothingBehind) {
 TEST(LullRun, EscalationWithoutSnapshotGivesTheChildsSignalCode) {
   ScratchDir scratch("run-escalate-nosnap");
   const fs::path ckpt = scratch.path() / "ckpt";
-  ChildProcess run(
-      run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5"}, fake(scratch.path(), {"--ignore-notice"})));
-  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
-  run.kill(SIGTERM);
-  const int status = run.wait(20s);
-  EXPECT_EQ(exit_code(status), 128 + SIGTERM) << describe_status(status) << "\n" << context(run, scratch.path());
+  const Escalated run = escalate_a_job_ignoring_the_notice(ckpt, scratch.path());
+  EXPECT_EQ(exit_code(run.status), 128 + SIGTERM) << run.explained;
 }
 
 TEST(LullRun, EscalationWithACommittedSnapshotIsResumable) {
   ScratchDir scratch("run-escalate-snap");
   const fs::path ckpt = scratch.path() / "ckpt";
   commit_snapshot_of_step(ckpt, 7, "ckpt");  // lull run's job: the directory's name
-  ChildProcess run(
-      run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5"}, fake(scratch.path(), {"--ignore-notice"})));
-  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
-  run.kill(SIGTERM);
-  const int status = run.wait(20s);
-  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
-  EXPECT_NE(run.err().find("resumable from snapshot step 7"), std::string::npos) << run.err();
+  const Escalated run = escalate_a_job_ignoring_the_notice(ckpt, scratch.path());
+  EXPECT_EQ(exit_code(run.status), 75) << run.explained;
+  EXPECT_NE(run.err.find("resumable from snapshot step 7"), std::string::npos) << run.err;
 }
 
 TEST(LullRun, EscalationWithATornSnapshotDirectoryIsNotResumable) {
@@ -80,12 +84,8 @@ TEST(LullRun, EscalationWithATornSnapshotDirectoryIsNotResumable) {
   const fs::path ckpt = scratch.path() / "ckpt";
   fs::create_directories(ckpt / "step-000000000007");  // a name, not a snapshot
   fs::permissions(ckpt, fs::perms::owner_all, fs::perm_options::replace);
-  ChildProcess run(
-      run_args({"--ckpt-dir", ckpt.string(), "--grace", "0.5"}, fake(scratch.path(), {"--ignore-notice"})));
-  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
-  run.kill(SIGTERM);
-  const int status = run.wait(20s);
-  EXPECT_EQ(exit_code(status), 128 + SIGTERM) << describe_status(status) << "\n" << context(run, scratch.path());
+  const Escalated run = escalate_a_job_ignoring_the_notice(ckpt, scratch.path());
+  EXPECT_EQ(exit_code(run.status), 128 + SIGTERM) << run.explained;
 }
 
 // A FIFO planted where the newest snapshot's root file should be: judging

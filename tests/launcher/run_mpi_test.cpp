@@ -16,10 +16,6 @@
 namespace lull::test {
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-using Clock = RunClock;
-
 // ---- under a real mpirun ------------------------------------------------------
 
 class LullRunMpi : public ::testing::Test {

@@ -16,10 +16,6 @@
 namespace lull::test {
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-using Clock = RunClock;
-
 // ---- the preemption path -----------------------------------------------------
 
 TEST(LullRun, SigtermBecomesNoticeFileThenSigusr1AndExit75) {

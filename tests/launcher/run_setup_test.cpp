@@ -16,9 +16,6 @@
 namespace lull::test {
 namespace {
 
-using namespace std::chrono_literals;
-namespace fs = std::filesystem;
-
 // ---- exit codes without signals -------------------------------------------------
 
 TEST(LullRun, ExitCodesOfTheChildPassThrough) {
