@@ -10,6 +10,7 @@
 #include "arbiter_protocol.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "posix/epoll_ready.h"
 
 namespace lull::arbiter {
 
@@ -43,11 +44,7 @@ ClientConnections::ClientConnections(UniqueFd listener, const ConnectionLimits& 
 void ClientConnections::serve(ClientClock::time_point now) {
   if (listener_paused_ && now >= resume_at_) resume_listener();
   epoll_event ready[64];
-  int count = 0;
-  do {
-    count = ::epoll_wait(epoll_.get(), ready, 64, 0);
-  } while (count < 0 && errno == EINTR);
-  if (count < 0) throw_errno("epoll_wait", "the arbiter's clients");
+  const int count = posix::epoll_ready(epoll_.get(), ready, "the arbiter's clients");
   for (int i = 0; i < count; ++i) {
     const std::uint64_t tag = ready[i].data.u64;
     if (tag == kListenerTag) {

@@ -45,6 +45,13 @@ bool NodeLedger::has_live_run(JobId job) const {
                     status->state == policy::JobState::killed);
 }
 
+bool NodeLedger::any_live_run() const {
+  for (const auto& [id, job] : jobs_) {
+    if (has_live_run(id)) return true;
+  }
+  return false;
+}
+
 const EndedJob* NodeLedger::ended_job(JobId job) const {
   for (const EndedJob& ended : ended_) {
     if (ended.id == job) return &ended;

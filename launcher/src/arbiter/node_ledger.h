@@ -109,6 +109,8 @@ class NodeLedger {
   std::optional<policy::JobStatus> status(JobId job) const { return core_.job(job); }
   // True for jobs whose current run holds slots (running, noticed, killed).
   bool has_live_run(JobId job) const;
+  // True when some job has a live run.
+  bool any_live_run() const;
   // An ended job by id (kept for the last kEndedKept jobs).
   const EndedJob* ended_job(JobId job) const;
 

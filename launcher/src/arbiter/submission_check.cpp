@@ -164,4 +164,10 @@ std::optional<std::string> check_snapshot_dir_free(
   return std::nullopt;
 }
 
+std::optional<std::string> submission_problem(const JobSpec& spec, const policy::Policy& policy,
+                                              const std::vector<std::pair<policy::JobId, std::string>>& live) {
+  if (auto problem = check_submission(spec, policy)) return problem;
+  return check_snapshot_dir_free(spec, live);
+}
+
 }  // namespace lull::arbiter

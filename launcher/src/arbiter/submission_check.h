@@ -42,4 +42,8 @@ std::optional<std::string> check_submission(const JobSpec& spec, const policy::P
 std::optional<std::string> check_snapshot_dir_free(
     const JobSpec& spec, const std::vector<std::pair<policy::JobId, std::string>>& live);
 
+// Both checks, in this order: the first problem, or nullopt. Never throws.
+std::optional<std::string> submission_problem(const JobSpec& spec, const policy::Policy& policy,
+                                              const std::vector<std::pair<policy::JobId, std::string>>& live);
+
 }  // namespace lull::arbiter
