@@ -2,12 +2,12 @@
 // `lull arbiter --policy FILE [--slots N] [--state-dir DIR] [--socket PATH]
 //               [--socket-group GROUP] [--events-file PATH] [--metrics-file PATH]
 //               [--mpirun PATH]`:
-// the node arbiter (arbiter/arbiter_server.h); runs until SIGTERM/SIGINT (its
-// jobs keep running) or until `lull drain` has emptied the node.
+// the node arbiter (arbiter/server/arbiter_server.h); runs until SIGTERM or
+// SIGINT (its jobs keep running) or until `lull drain` has emptied the node.
 
 #include <CLI/CLI.hpp>
 
-#include "arbiter/arbiter_server.h"
+#include "arbiter/server/arbiter_server.h"
 
 namespace lull::cli {
 

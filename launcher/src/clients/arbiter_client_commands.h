@@ -1,6 +1,6 @@
 #pragma once
 // The clients of the node arbiter, each one request on its Unix socket
-// (arbiter/arbiter_protocol.h). The socket is --socket, else
+// (arbiter/protocol/arbiter_protocol.h). The socket is --socket, else
 // $LULL_ARBITER_SOCKET, else /var/lib/lull/arbiter.sock.
 //
 //   lull submit --tenant T --class C --ranks K [--min-ranks M] [--max-ranks X]

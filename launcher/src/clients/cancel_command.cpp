@@ -1,5 +1,5 @@
 // `lull cancel ID` (arbiter_client_commands.h).
-#include "arbiter/arbiter_protocol.h"
+#include "arbiter/protocol/arbiter_protocol.h"
 #include "clients/arbiter_client_commands.h"
 #include "lull/base/exit_codes.h"
 

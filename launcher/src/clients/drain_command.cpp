@@ -3,7 +3,7 @@
 // exit 75, staying queued in the journal), lets non-preemptible jobs finish,
 // starts nothing, and exits once no job is running. The next arbiter on the
 // same state directory resumes the queue.
-#include "arbiter/arbiter_protocol.h"
+#include "arbiter/protocol/arbiter_protocol.h"
 #include "clients/arbiter_client_commands.h"
 #include "lull/base/exit_codes.h"
 

@@ -1,8 +1,8 @@
 // `lull status [--json]` (arbiter_client_commands.h): the arbiter's status
-// answer (arbiter/status_report.h) as it is, or as a table.
+// answer (arbiter/ledger/status_report.h) as it is, or as a table.
 #include <iomanip>
 
-#include "arbiter/arbiter_protocol.h"
+#include "arbiter/protocol/arbiter_protocol.h"
 #include "clients/arbiter_client_commands.h"
 #include "lull/base/exit_codes.h"
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "arbiter/arbiter_protocol.h"
+#include "arbiter/protocol/arbiter_protocol.h"
 #include "clients/arbiter_client_commands.h"
 #include "lull/base/error.h"
 #include "lull/base/exit_codes.h"
