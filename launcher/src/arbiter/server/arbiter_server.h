@@ -18,7 +18,9 @@
 // the next arbiter), each run's pidfd, and time: the core's next tick, grace
 // deadlines and, about once a second, each running job's snapshot directory.
 // Clients are served without blocking, within the limits of
-// connection_limits.h (client_connections.h).
+// connection_limits.h (client_connections.h); each request is answered by
+// request_handler.h, and what it and time call for is journaled and carried
+// out by ledger_driver.h, which also watches the runs.
 
 #include <cstddef>
 #include <filesystem>
