@@ -1,13 +1,16 @@
 #pragma once
 // A child process for the benchmarks that drive real commands (`lull run`):
-// started with posix_spawnp, its stdout and stderr read line by line
-// through pipes, each line stamped with the time it arrived.
+// started with spawn_process (lull/base/process_spawn.h), its stdout and
+// stderr read line by line through pipes, each line stamped with the time it
+// arrived.
 
 #include <sys/types.h>
 
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "lull/base/unique_fd.h"
 
 namespace lull::bench {
 
@@ -35,11 +38,11 @@ class ChildProcess {
   int wait(double& exited_at);
 
  private:
-  void read_from(int& fd, Stream stream, std::string& pending, double now);
+  void read_from(UniqueFd& fd, Stream stream, std::string& pending, double now);
 
   pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
+  UniqueFd out_fd_;
+  UniqueFd err_fd_;
   std::string out_pending_, err_pending_;
   LineHandler on_line_;
 };

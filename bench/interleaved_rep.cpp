@@ -9,6 +9,7 @@
 #include <system_error>
 #include <vector>
 
+#include "lull/base/unique_fd.h"
 #include "page_cache.h"
 
 namespace lull::bench {
@@ -71,19 +72,18 @@ void prime_page_cache(const MpiJob& job, const std::filesystem::path& dir, std::
   if (job.rank() == 0) std::filesystem::create_directories(dir);
   job.barrier();
   const auto path = dir / ("prime-" + std::to_string(job.rank()) + ".tmp");
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
+  if (!fd.valid()) throw std::system_error(errno, std::generic_category(), "open " + path.string());
   const std::vector<char> zeros(16u << 20, 0);
   for (std::uint64_t done = 0; done < bytes;) {
-    const ssize_t n = ::write(fd, zeros.data(), std::min<std::uint64_t>(zeros.size(), bytes - done));
+    const ssize_t n = ::write(fd.get(), zeros.data(), std::min<std::uint64_t>(zeros.size(), bytes - done));
     if (n < 0) {
-      const int saved = errno;
-      ::close(fd);
-      throw std::system_error(saved, std::generic_category(), "write " + path.string());
+      const int err = errno;
+      throw std::system_error(err, std::generic_category(), "write " + path.string());
     }
     done += static_cast<std::uint64_t>(n);
   }
-  ::close(fd);
+  fd.reset();
   std::filesystem::remove(path);
   job.barrier();
 }

@@ -9,23 +9,17 @@
 #include <system_error>
 #include <vector>
 
+#include "lull/base/unique_fd.h"
+
 namespace lull::bench {
 
 namespace {
 
-class ReadOnlyFile {
- public:
-  explicit ReadOnlyFile(const std::filesystem::path& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "open " + path.string());
-  }
-  ~ReadOnlyFile() { ::close(fd_); }
-  ReadOnlyFile(const ReadOnlyFile&) = delete;
-  ReadOnlyFile& operator=(const ReadOnlyFile&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
+UniqueFd open_read_only(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) throw std::system_error(errno, std::generic_category(), "open " + path.string());
+  return fd;
+}
 
 template <typename Fn>
 void for_each_regular_file(const std::filesystem::path& path, Fn&& fn) {
@@ -39,21 +33,21 @@ void for_each_regular_file(const std::filesystem::path& path, Fn&& fn) {
 }
 
 void drop_file(const std::filesystem::path& file) {
-  ReadOnlyFile f(file);
-  const int rc = ::posix_fadvise(f.fd(), 0, 0, POSIX_FADV_DONTNEED);
+  const UniqueFd fd = open_read_only(file);
+  const int rc = ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_DONTNEED);
   if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_fadvise " + file.string());
 }
 
 Residency file_residency(const std::filesystem::path& file) {
-  ReadOnlyFile f(file);
+  const UniqueFd fd = open_read_only(file);
   struct stat st {};
-  if (::fstat(f.fd(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + file.string());
+  if (::fstat(fd.get(), &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat " + file.string());
   const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
   const auto size = static_cast<std::uint64_t>(st.st_size);
   Residency r;
   r.total_pages = (size + page - 1) / page;
   if (size == 0) return r;
-  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, f.fd(), 0);
+  void* map = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd.get(), 0);
   if (map == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap " + file.string());
   std::vector<unsigned char> vec(r.total_pages);
   const int rc = ::mincore(map, size, vec.data());

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "checkpoint_method.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::bench {
 
@@ -18,25 +19,11 @@ namespace {
   throw std::system_error(errno, std::generic_category(), what);
 }
 
-class Fd {
- public:
-  Fd(const std::filesystem::path& path, int flags) : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0600)) {
-    if (fd_ < 0) throw_errno("open " + path.string());
-  }
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-  void close() {
-    if (::close(fd_) != 0) throw_errno("close");
-    fd_ = -1;
-  }
-
- private:
-  int fd_;
-};
+UniqueFd open_file(const std::filesystem::path& path, int flags) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, 0600));
+  if (!fd.valid()) throw_errno("open " + path.string());
+  return fd;
+}
 
 void write_all(int fd, const std::byte* p, std::size_t size) {
   while (size > 0) {
@@ -76,18 +63,18 @@ class PosixMethod final : public CheckpointMethod {
 
   Breakdown write(const Workload&, const RankState& state) override {
     const double t0 = now_seconds();
-    Fd fd(file_, O_WRONLY | O_CREAT | O_TRUNC);
+    UniqueFd fd = open_file(file_, O_WRONLY | O_CREAT | O_TRUNC);
     for (const auto& buffer : state.source) write_all(fd.get(), buffer.data(), buffer.size());
     const double t1 = now_seconds();
     if (::fsync(fd.get()) != 0) throw_errno("fsync " + file_.string());
-    fd.close();
+    if (fd.close() != 0) throw_errno("close " + file_.string());
     const double t2 = now_seconds();
     return {{"write", t1 - t0}, {"fsync", t2 - t1}};
   }
 
   Breakdown read(const Workload&, RankState& state) override {
     const double t0 = now_seconds();
-    Fd fd(file_, O_RDONLY);
+    const UniqueFd fd = open_file(file_, O_RDONLY);
     for (auto& buffer : state.target) read_all(fd.get(), buffer.data(), buffer.size());
     return {{"read", now_seconds() - t0}};
   }

@@ -11,6 +11,8 @@
 #include <system_error>
 #include <vector>
 
+#include "lull/base/unique_fd.h"
+
 namespace lull::bench {
 
 namespace {
@@ -180,12 +182,12 @@ class SharedFileMethod final : public CheckpointMethod {
   }
 
   void fsync_file() const {
-    const int fd = ::open(path().c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path().string());
-    const int rc = ::fsync(fd);
-    const int saved = errno;
-    ::close(fd);
-    if (rc != 0) throw std::system_error(saved, std::generic_category(), "fsync " + path().string());
+    const UniqueFd fd(::open(path().c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd.valid()) throw std::system_error(errno, std::generic_category(), "open " + path().string());
+    if (::fsync(fd.get()) != 0) {
+      const int err = errno;
+      throw std::system_error(err, std::generic_category(), "fsync " + path().string());
+    }
   }
 
   const MpiJob& job_;

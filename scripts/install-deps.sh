@@ -10,7 +10,7 @@ packages=(
   build-essential cmake make pkg-config
   libopenmpi-dev openmpi-bin
   libhdf5-openmpi-dev hdf5-tools
-  libspdlog-dev libgtest-dev libcli11-dev libtomlplusplus-dev
+  libspdlog-dev libfmt-dev libgtest-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-matplotlib
 )

@@ -16,7 +16,9 @@
 #include "lull/base/atomic_file.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/json_fields.h"
 #include "lull/base/regular_file.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull {
 
@@ -32,35 +34,36 @@ void write_notice_file(const std::filesystem::path& path, const PreemptionNotice
   write_file_atomically(FileSystem::posix(), path, doc.dump() + "\n", 0600);
 }
 
-PreemptionNotice parse_notice(std::string_view text, std::string_view source) {
-  auto bad = [&](const std::string& what) {
-    return Error(ErrorCode::invalid_argument, "notice file " + std::string(source) + ": " + what);
-  };
-  nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e400
-    throw bad(std::string("malformed JSON (") + e.what() + ")");
+namespace {
+
+// A time in seconds: a JSON number from 0 to kMaxNoticeSeconds, which the
+// runtime can turn into milliseconds (1e400 parses as infinity); 0 when
+// absent and not `required`.
+// Its messages keep the wording they had before JsonFields (tests match them).
+double seconds_field(const nlohmann::json& doc, const JsonFields& fields, const char* key, bool required) {
+  const auto field = doc.find(key);
+  if (field == doc.end()) {
+    if (required) fields.fail(std::string("field \"") + key + "\" is missing");
+    return 0;
   }
-  if (!doc.is_object()) throw bad("not a JSON object");
-  auto number = [&](const char* key, bool required) -> double {
-    auto it = doc.find(key);
-    if (it == doc.end()) {
-      if (required) throw bad(std::string("field \"") + key + "\" is missing");
-      return 0;
-    }
-    if (!it->is_number()) throw bad(std::string("field \"") + key + "\" is not a number");
-    const double value = it->get<double>();
-    // A deadline the runtime turns into milliseconds must fit them (1e400 parses as infinity).
-    if (!std::isfinite(value) || value < 0 || value > kMaxNoticeSeconds) {
-      throw bad(std::string("field \"") + key + "\" is out of range (0 to 1e11 seconds)");
-    }
-    return value;
-  };
+  if (!field->is_number()) fields.fail(std::string("field \"") + key + "\" is not a number");
+  const double value = field->get<double>();
+  if (!std::isfinite(value) || value < 0 || value > kMaxNoticeSeconds) {
+    fields.fail(std::string("field \"") + key + "\" is out of range (0 to 1e11 seconds)");
+  }
+  return value;
+}
+
+}  // namespace
+
+PreemptionNotice parse_notice(std::string_view text, std::string_view source) {
+  const std::string what = "notice file " + std::string(source);
+  const nlohmann::json doc = JsonFields::parse_object(text, what, ErrorCode::invalid_argument);
+  const JsonFields fields(doc, what, ErrorCode::invalid_argument);
   PreemptionNotice notice;
-  notice.deadline_unix = number("deadline_unix", true);
-  notice.grace_seconds = number("grace_seconds", false);
-  notice.issued_unix = number("issued_unix", false);
+  notice.deadline_unix = seconds_field(doc, fields, "deadline_unix", true);
+  notice.grace_seconds = seconds_field(doc, fields, "grace_seconds", false);
+  notice.issued_unix = seconds_field(doc, fields, "issued_unix", false);
   if (auto it = doc.find("reason"); it != doc.end() && it->is_string()) notice.reason = it->get<std::string>();
   return notice;
 }
@@ -113,9 +116,8 @@ void acknowledge_notice(const std::filesystem::path& notice_file, const NoticeTa
   const std::filesystem::path path =
       notice_file.parent_path() / (acknowledgement_prefix(notice_file) + std::to_string(taken.rank) + "-of-" +
                                    std::to_string(taken.world_size) + "-at-" + std::to_string(taken.step));
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("open", path.string());
-  ::close(fd);
+  const UniqueFd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+  if (!created.valid()) throw_errno("open", path.string());
 }
 
 NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path& notice_file) noexcept {

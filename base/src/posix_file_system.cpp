@@ -38,23 +38,16 @@ FileKind kind_of(mode_t mode) noexcept {
 // end is not followed; O_NONBLOCK: a FIFO planted under the name does not
 // block the open (it has no effect on a regular file's reads and writes).
 // The lstat first keeps a device from being opened at all.
-int open_regular(const std::filesystem::path& path, int flags, mode_t mode = 0) {
+UniqueFd open_regular(const std::filesystem::path& path, int flags, mode_t mode = 0) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse_non_regular(path, kind_of(st.st_mode));
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode));
+  if (!fd.valid()) {
     if (errno == ELOOP) refuse_non_regular(path, FileKind::symlink);
     throw_errno("open", path.string());
   }
-  if (::fstat(fd, &st) != 0) {
-    const int err = errno;
-    ::close(fd);
-    throw errno_error(err, "fstat", path.string());
-  }
-  if (!S_ISREG(st.st_mode)) {
-    ::close(fd);
-    refuse_non_regular(path, kind_of(st.st_mode));
-  }
+  if (::fstat(fd.get(), &st) != 0) throw_errno("fstat", path.string());
+  if (!S_ISREG(st.st_mode)) refuse_non_regular(path, kind_of(st.st_mode));
   return fd;
 }
 
@@ -78,15 +71,15 @@ FileStatus status_by(int (*call)(const char*, struct stat*), const char* call_na
   return status_of(st);
 }
 
-int open_directory(const std::filesystem::path& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) throw_errno("open", path.string());
+UniqueFd open_directory(const std::filesystem::path& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) throw_errno("open", path.string());
   return fd;
 }
 
 class PosixRandomAccessFile final : public RandomAccessFile {
  public:
-  PosixRandomAccessFile(std::filesystem::path path, int fd) : path_(std::move(path)), fd_(fd) {}
+  PosixRandomAccessFile(std::filesystem::path path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
 
   void write_at(std::uint64_t offset, const void* data, std::size_t size) override {
     const char* p = static_cast<const char*>(data);
@@ -161,12 +154,12 @@ class PosixFileSystem final : public FileSystem {
   }
 
   void sync_file(const std::filesystem::path& file) override {
-    UniqueFd fd(open_regular(file, O_RDONLY));
+    const UniqueFd fd = open_regular(file, O_RDONLY);
     if (::fsync(fd.get()) != 0) throw_errno("fsync", file.string());
   }
 
   void sync_dir(const std::filesystem::path& dir) override {
-    UniqueFd fd(open_directory(dir));
+    const UniqueFd fd = open_directory(dir);
     if (::fsync(fd.get()) != 0) throw_errno("fsync", dir.string());
   }
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checksum.h"
-#include "json_fields.h"
+#include "format_fields.h"
 
 namespace lull::detail {
 
@@ -54,43 +54,43 @@ std::string manifest_to_json(const Manifest& m) {
 }
 
 Manifest manifest_from_json(std::string_view text) {
-  JsonFields in("snapshot manifest", ErrorCode::corrupt);
-  json doc = in.parse(text);
+  static const std::string kWhat = "snapshot manifest";
+  const json doc = JsonFields::parse_object(text, kWhat, ErrorCode::corrupt);
+  const JsonFields in(doc, kWhat, ErrorCode::corrupt);
   Manifest m;
-  if (in.string(doc, "format") != "lull") in.fail("format is not \"lull\"");
-  m.format_version = in.int32(doc, "format_version");
-  m.step = in.u64(doc, "step");
-  m.world_size = in.int32(doc, "world_size");
-  m.created_unix = in.i64(doc, "created_unix");
-  const auto& meta = in.field(doc, "metadata");
-  if (!meta.is_object()) in.fail("field \"metadata\" is not an object");
-  for (const auto& [key, value] : meta.items()) {
-    if (!value.is_string()) in.fail("metadata \"" + key + "\" is not a string");
-    m.metadata[key] = value.get<std::string>();
-  }
-  for (const auto& t : in.array(doc, "tensors")) {
+  if (in.text("format") != "lull") in.fail("format is not \"lull\"");
+  m.format_version = int_field(in, "format_version");
+  m.step = in.integer<std::uint64_t>("step");
+  m.world_size = int_field(in, "world_size");
+  m.created_unix = in.integer<std::int64_t>("created_unix");
+  m.metadata = in.text_map("metadata");
+  for (const auto& tensor : in.array("tensors")) {
+    const JsonFields t(tensor, kWhat, ErrorCode::corrupt);
     TensorEntry entry;
-    entry.name = in.string(t, "name");
-    entry.dtype = in.dtype(t, "dtype");
-    entry.shape = in.shape(t, "shape");
-    for (const auto& s : in.array(t, "shards")) {
+    entry.name = t.text("name");
+    entry.dtype = dtype_field(t, "dtype");
+    entry.shape = shape_field(t, "shape");
+    for (const auto& shard_object : t.array("shards")) {
+      const JsonFields s(shard_object, kWhat, ErrorCode::corrupt);
       ShardEntry shard;
-      shard.rank = in.int32(s, "rank");
-      shard.box = {in.shape(s, "offset"), in.shape(s, "extent")};
-      shard.bytes = in.u64(s, "bytes");
-      shard.checksum = in.checksum(s, "checksum");
-      shard.file_offset = in.u64_or(s, "file_offset", 0);
+      shard.rank = int_field(s, "rank");
+      shard.box = {shape_field(s, "offset"), shape_field(s, "extent")};
+      shard.bytes = s.integer<std::uint64_t>("bytes");
+      shard.checksum = checksum_field(s, "checksum");
+      shard.file_offset = s.integer_or<std::uint64_t>("file_offset", 0);
       if (!inside(shard.box, entry.shape)) in.fail("a shard of tensor \"" + entry.name + "\" lies outside it");
       entry.shards.push_back(std::move(shard));
     }
     m.tensors.push_back(std::move(entry));
   }
-  for (const auto& b : in.array(doc, "blobs")) {
-    m.blobs.push_back({in.int32(b, "rank"), in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum"),
-                       in.u64_or(b, "file_offset", 0)});
+  for (const auto& blob : in.array("blobs")) {
+    const JsonFields b(blob, kWhat, ErrorCode::corrupt);
+    m.blobs.push_back({int_field(b, "rank"), b.text("name"), b.integer<std::uint64_t>("bytes"),
+                       checksum_field(b, "checksum"), b.integer_or<std::uint64_t>("file_offset", 0)});
   }
-  for (const auto& f : in.array(doc, "files")) {
-    m.files.push_back({in.int32(f, "rank"), in.string(f, "name"), in.u64(f, "bytes")});
+  for (const auto& file : in.array("files")) {
+    const JsonFields f(file, kWhat, ErrorCode::corrupt);
+    m.files.push_back({int_field(f, "rank"), f.text("name"), f.integer<std::uint64_t>("bytes")});
   }
   return m;
 }

@@ -15,33 +15,25 @@ namespace lull::detail {
 
 PendingLock PendingLock::shared(const std::filesystem::path& pending_dir) {
   auto path = pending_dir / kLockFile;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) throw_errno("open", path.string());
-  if (::flock(fd, LOCK_SH) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw errno_error(err, "flock", path.string());
-  }
-  PendingLock lock(fd);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!fd.valid()) throw_errno("open", path.string());
+  if (::flock(fd.get(), LOCK_SH) != 0) throw_errno("flock", path.string());
+  PendingLock lock(std::move(fd));
   lock.path_ = path;
   return lock;
 }
 
 PendingLock PendingLock::try_exclusive(const std::filesystem::path& pending_dir) noexcept {
   auto path = pending_dir / kLockFile;
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (fd < 0) return PendingLock();
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return PendingLock();
-  }
-  return PendingLock(fd);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid() || ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return PendingLock();
+  return PendingLock(std::move(fd));
 }
 
 bool PendingLock::still_linked() const noexcept {
-  if (fd_ < 0) return false;
+  if (!fd_.valid()) return false;
   struct stat held {}, linked {};
-  if (::fstat(fd_, &held) != 0) return false;
+  if (::fstat(fd_.get(), &held) != 0) return false;
   if (held.st_nlink == 0) return false;
   return path_.empty() || (::stat(path_.c_str(), &linked) == 0 && linked.st_ino == held.st_ino &&
                            linked.st_dev == held.st_dev);
@@ -55,24 +47,6 @@ PendingLock PendingLock::join(FileSystem& fs, const std::filesystem::path& pendi
   }
   throw Error(ErrorCode::io, "could not lock " + pending_dir.string() +
                                  ": another process keeps removing it (two jobs sharing one snapshot directory?)");
-}
-
-PendingLock::~PendingLock() { release(); }
-
-PendingLock::PendingLock(PendingLock&& other) noexcept
-    : fd_(std::exchange(other.fd_, -1)), path_(std::move(other.path_)) {}
-
-PendingLock& PendingLock::operator=(PendingLock&& other) noexcept {
-  if (this != &other) {
-    release();
-    fd_ = std::exchange(other.fd_, -1);
-    path_ = std::move(other.path_);
-  }
-  return *this;
-}
-
-void PendingLock::release() noexcept {
-  if (fd_ >= 0) ::close(std::exchange(fd_, -1));  // closing drops the flock
 }
 
 }  // namespace lull::detail

@@ -15,8 +15,10 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <utility>
 
 #include "lull/base/file_system.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::detail {
 
@@ -33,22 +35,16 @@ class PendingLock {
   // someone holds it or the lock file does not exist.
   static PendingLock try_exclusive(const std::filesystem::path& pending_dir) noexcept;
 
-  ~PendingLock();
-  PendingLock(PendingLock&& other) noexcept;
-  PendingLock& operator=(PendingLock&& other) noexcept;
-  PendingLock(const PendingLock&) = delete;
-  PendingLock& operator=(const PendingLock&) = delete;
-
-  bool held() const noexcept { return fd_ >= 0; }
+  bool held() const noexcept { return fd_.valid(); }
   // True when the locked file is still the directory's .lock: a cleaner may
   // have removed the directory between our open() and our flock(), in which
   // case the caller recreates the directory and locks again.
   bool still_linked() const noexcept;
-  void release() noexcept;
+  void release() noexcept { fd_.reset(); }  // closing drops the flock
 
  private:
-  explicit PendingLock(int fd) noexcept : fd_(fd) {}
-  int fd_ = -1;
+  explicit PendingLock(UniqueFd fd) noexcept : fd_(std::move(fd)) {}
+  UniqueFd fd_;
   std::filesystem::path path_;  // the lock file, for still_linked()
 };
 

@@ -1,8 +1,12 @@
 #include "root_file_check.h"
 
 #include <algorithm>
+#include <ranges>
 #include <set>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checksum.h"
 #include "hdf5_attributes.h"
@@ -73,9 +77,7 @@ Hid open_group(hid_t parent, const std::string& name, const std::string& path, c
 }
 
 std::string list(const std::vector<std::string>& names) {
-  std::string out;
-  for (std::size_t i = 0; i < names.size() && i < 8; ++i) out += (i ? ", " : "") + names[i];
-  return names.size() > 8 ? out + ", ..." : out;
+  return fmt::format("{}{}", fmt::join(names | std::views::take(8), ", "), names.size() > 8 ? ", ..." : "");
 }
 
 // The links of `group` must be exactly `expected`.

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "checksum.h"
-#include "json_fields.h"
+#include "format_fields.h"
 
 namespace lull {
 
@@ -51,30 +51,29 @@ std::string ShardReport::to_json() const {
 }
 
 ShardReport ShardReport::from_json(std::string_view text) {
-  detail::JsonFields in("shard report", ErrorCode::invalid_argument);
-  json doc = in.parse(text);
+  static const std::string kWhat = "shard report";
+  const json doc = JsonFields::parse_object(text, kWhat, ErrorCode::invalid_argument);
+  const JsonFields in(doc, kWhat, ErrorCode::invalid_argument);
   ShardReport r;
-  r.step = in.u64(doc, "step");
-  r.rank = in.int32(doc, "rank");
-  r.world_size = in.int32(doc, "world_size");
-  r.error = in.string(doc, "error");
-  r.file = in.string(doc, "file");
-  r.file_bytes = in.u64(doc, "file_bytes");
-  for (const auto& t : in.array(doc, "tensors")) {
-    r.tensors.push_back({in.string(t, "name"), in.dtype(t, "dtype"), in.shape(t, "global_shape"),
-                         in.shape(t, "offset"), in.shape(t, "extent"), in.u64(t, "bytes"),
-                         in.checksum(t, "checksum"), in.u64_or(t, "file_offset", 0)});
+  r.step = in.integer<std::uint64_t>("step");
+  r.rank = detail::int_field(in, "rank");
+  r.world_size = detail::int_field(in, "world_size");
+  r.error = in.text("error");
+  r.file = in.text("file");
+  r.file_bytes = in.integer<std::uint64_t>("file_bytes");
+  for (const auto& tensor : in.array("tensors")) {
+    const JsonFields t(tensor, kWhat, ErrorCode::invalid_argument);
+    r.tensors.push_back({t.text("name"), detail::dtype_field(t, "dtype"), detail::shape_field(t, "global_shape"),
+                         detail::shape_field(t, "offset"), detail::shape_field(t, "extent"),
+                         t.integer<std::uint64_t>("bytes"), detail::checksum_field(t, "checksum"),
+                         t.integer_or<std::uint64_t>("file_offset", 0)});
   }
-  for (const auto& b : in.array(doc, "blobs")) {
-    r.blobs.push_back(
-        {in.string(b, "name"), in.u64(b, "bytes"), in.checksum(b, "checksum"), in.u64_or(b, "file_offset", 0)});
+  for (const auto& blob : in.array("blobs")) {
+    const JsonFields b(blob, kWhat, ErrorCode::invalid_argument);
+    r.blobs.push_back({b.text("name"), b.integer<std::uint64_t>("bytes"), detail::checksum_field(b, "checksum"),
+                       b.integer_or<std::uint64_t>("file_offset", 0)});
   }
-  const auto& meta = in.field(doc, "metadata");
-  if (!meta.is_object()) in.fail("field \"metadata\" is not an object");
-  for (const auto& [key, value] : meta.items()) {
-    if (!value.is_string()) in.fail("metadata \"" + key + "\" is not a string");
-    r.metadata[key] = value.get<std::string>();
-  }
+  r.metadata = in.text_map("metadata");
   return r;
 }
 

@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <ranges>
 #include <set>
 #include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "hdf5_error.h"
 #include "layout.h"
@@ -23,10 +28,7 @@ using namespace detail;
 namespace {
 
 std::string rank_list(const std::vector<int>& ranks) {
-  std::string out;
-  for (std::size_t i = 0; i < ranks.size() && i < 16; ++i) out += (i ? ", " : "") + std::to_string(ranks[i]);
-  if (ranks.size() > 16) out += ", ...";
-  return out;
+  return fmt::format("{}{}", fmt::join(ranks | std::views::take(16), ", "), ranks.size() > 16 ? ", ..." : "");
 }
 
 // Every rank reported once, for this step, successfully. Returns reports
@@ -56,11 +58,12 @@ std::vector<const ShardReport*> check_reports(std::uint64_t step, const std::vec
     if (by_rank[static_cast<std::size_t>(rank)] == nullptr) missing.push_back(rank);
   }
   if (!missing.empty() || !failures.empty()) {
-    std::string why = "snapshot of step " + std::to_string(step) + " not committed:";
-    if (!missing.empty()) why += " no report from rank(s) " + rank_list(missing) + ";";
-    for (const auto& f : failures) why += " " + f + ";";
-    why.pop_back();
-    throw Error(ErrorCode::incomplete, why, {}, {}, "the previous snapshot stays the latest");
+    std::vector<std::string> problems;
+    if (!missing.empty()) problems.push_back("no report from rank(s) " + rank_list(missing));
+    problems.insert(problems.end(), failures.begin(), failures.end());
+    throw Error(ErrorCode::incomplete,
+                fmt::format("snapshot of step {} not committed: {}", step, fmt::join(problems, "; ")), {}, {},
+                "the previous snapshot stays the latest");
   }
   return by_rank;
 }

@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ranges>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "checksum.h"
 #include "hdf5_error.h"
@@ -118,11 +122,9 @@ const TensorEntry& SnapshotReader::Impl::tensor_entry(std::string_view name) con
   for (const auto& t : manifest_.tensors) {
     if (t.name == name) return t;
   }
-  std::string known;
-  for (std::size_t i = 0; i < manifest_.tensors.size() && i < 10; ++i) {
-    known += (i ? ", " : "") + manifest_.tensors[i].name;
-  }
-  if (manifest_.tensors.size() > 10) known += ", ...";
+  const auto first_names = manifest_.tensors | std::views::take(10) | std::views::transform(&TensorEntry::name);
+  const std::string known =
+      fmt::format("{}{}", fmt::join(first_names, ", "), manifest_.tensors.size() > 10 ? ", ..." : "");
   throw Error(ErrorCode::not_found, "snapshot step " + std::to_string(manifest_.step) + " has no tensor \"" +
                                         std::string(name) + "\"" + (known.empty() ? "" : " (it has: " + known + ")"));
 }

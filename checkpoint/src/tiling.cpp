@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <ranges>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace lull::detail {
 
@@ -94,14 +98,7 @@ void copy_region(const void* src, const Box& from, void* dst, const Box& to, con
 
 namespace {
 
-std::string list_text(const Shape& values) {
-  std::string out = "[";
-  for (std::size_t d = 0; d < values.size(); ++d) {
-    if (d) out += ", ";
-    out += std::to_string(values[d]);
-  }
-  return out + "]";
-}
+std::string list_text(const Shape& values) { return fmt::format("[{}]", fmt::join(values, ", ")); }
 
 }  // namespace
 
@@ -109,12 +106,10 @@ std::string describe(const Box& box) {
   if (box.offset.size() != box.extent.size()) {
     return "offset " + list_text(box.offset) + " extent " + list_text(box.extent);
   }
-  std::string out = "[";
-  for (std::size_t d = 0; d < box.offset.size(); ++d) {
-    if (d) out += ", ";
-    out += std::to_string(box.offset[d]) + ":" + std::to_string(box.offset[d] + box.extent[d]);
-  }
-  return out + "]";
+  const auto ranges = std::views::iota(std::size_t{0}, box.offset.size()) | std::views::transform([&](std::size_t d) {
+                        return fmt::format("{}:{}", box.offset[d], box.offset[d] + box.extent[d]);
+                      });
+  return fmt::format("[{}]", fmt::join(ranges, ", "));
 }
 
 }  // namespace lull::detail

@@ -3,6 +3,9 @@
 #include <array>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lull/base/error.h"
 #include "lull/collectives/communicator.h"
 #include "mpi/mpi_communicator.h"
@@ -55,10 +58,8 @@ std::unique_ptr<Communicator> make_communicator(std::string_view backend, MPI_Co
     }
     return row.create(comm, options);
   }
-  std::string known;
-  for (const std::string& name : communicator_backends()) known += (known.empty() ? "" : ", ") + name;
   throw Error(ErrorCode::invalid_argument, "unknown communicator backend \"" + std::string(backend) + "\"", {}, {},
-              "use one of: " + known);
+              "use one of: " + fmt::to_string(fmt::join(communicator_backends(), ", ")));
 }
 
 std::vector<std::string> communicator_backends() {

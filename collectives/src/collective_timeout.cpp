@@ -1,55 +1,24 @@
 // What a collective timeout says, and the default way out of one.
 
-#include <time.h>
-
 #include <atomic>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "collective_watchdog.h"
 #include "lull/base/log.h"
+#include "lull/base/utc_time.h"
 
 namespace lull {
 
-namespace {
-
-// "2025-06-01T12:00:00.250Z"
-std::string utc_text(std::chrono::system_clock::time_point t) {
-  auto since_epoch = t.time_since_epoch();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(since_epoch);
-  auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(since_epoch - secs).count();
-  std::time_t tt = static_cast<std::time_t>(secs.count());
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
-  return buf;
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", s);
-  return buf;
-}
-
-std::string timeout_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", s);
-  return buf;
-}
-
-}  // namespace
-
 std::string StuckCollective::describe() const {
-  return "collective timeout: " + operation + " #" + std::to_string(sequence) + " on communicator '" +
-         label + "' (" + backend + ", rank " + std::to_string(rank) + " of " + std::to_string(size) +
-         ") still pending after " + seconds_text(waited_seconds) + " s (waiting since " +
-         utc_text(since) + ", timeout " + timeout_text(timeout_seconds) +
-         " s): a peer rank died, hangs, or called the collectives in a different order";
+  return fmt::format(
+      "collective timeout: {} #{} on communicator '{}' ({}, rank {} of {}) still pending after {:.1f} s (waiting "
+      "since {}, timeout {:g} s): a peer rank died, hangs, or called the collectives in a different order",
+      operation, sequence, label, backend, rank, size, waited_seconds, iso8601_utc_millis(since), timeout_seconds);
 }
 
 namespace detail {

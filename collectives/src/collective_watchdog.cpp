@@ -2,7 +2,12 @@
 
 #include <algorithm>
 #include <exception>
+#include <string>
 #include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lull/base/error.h"
 #include "lull/base/log.h"
@@ -21,19 +26,15 @@ double seconds(std::chrono::nanoseconds d) { return std::chrono::duration<double
 }  // namespace
 
 std::string CollectiveDescription::text() const {
-  std::string args;
-  auto add = [&args](const std::string& part) {
-    if (!args.empty()) args += ", ";
-    args += part;
-  };
+  std::vector<std::string> args;
   if (dtype) {
-    add(std::string(dtype_name(*dtype)) + " x " + std::to_string(count));
+    args.push_back(fmt::format("{} x {}", dtype_name(*dtype), count));
   } else if (unit != nullptr) {
-    add(std::to_string(count) + " " + unit);
+    args.push_back(fmt::format("{} {}", count, unit));
   }
-  if (op) add(reduce_op_name(*op));
-  if (root >= 0) add("root " + std::to_string(root));
-  return args.empty() ? std::string(operation) : std::string(operation) + "(" + args + ")";
+  if (op) args.emplace_back(reduce_op_name(*op));
+  if (root >= 0) args.push_back(fmt::format("root {}", root));
+  return args.empty() ? std::string(operation) : fmt::format("{}({})", operation, fmt::join(args, ", "));
 }
 
 // ---- Watch ---------------------------------------------------------------------------------

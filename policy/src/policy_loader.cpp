@@ -7,6 +7,8 @@
 #include <set>
 #include <utility>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <toml++/toml.h>
 
 #include "lull/base/error.h"
@@ -77,7 +79,7 @@ void read_victims(TableReader& root, Policy& policy) {
         if (!criterion) {
           root.issues().add(item.source(), field,
                             (text != nullptr ? in_quotes(text->get()) : type_name(item)) +
-                                " is not a victim criterion (known: " + join(known) + ")");
+                                " is not a victim criterion (known: " + fmt::to_string(fmt::join(known, ", ")) + ")");
         } else if (std::find(parsed.begin(), parsed.end(), *criterion) != parsed.end()) {
           root.issues().add(item.source(), field, in_quotes(text->get()) + " is listed twice");
         } else {
@@ -183,7 +185,8 @@ void resolve_tenants(std::vector<PendingTenant>& pending, IssueList& issues, Pol
     if (job_class == nullptr) {
       if (declared_classes.count(tenant.class_name) == 0) {
         issues.add(tenant.class_where, path + ".class",
-                   "no class " + in_quotes(tenant.class_name) + " (classes: " + join(class_names) + ")");
+                   "no class " + in_quotes(tenant.class_name) +
+                       " (classes: " + fmt::to_string(fmt::join(class_names, ", ")) + ")");
       }
       continue;
     }

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace lull::policy {
 
 namespace {
@@ -45,12 +48,6 @@ std::vector<PolicyIssue> IssueList::take_in_file_order() {
     return std::pair(a.line, a.column) < std::pair(b.line, b.column);
   });
   return std::move(issues_);
-}
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& word : words) out += (out.empty() ? "" : ", ") + word;
-  return out;
 }
 
 std::string type_name(const toml::node& node) {
@@ -162,7 +159,7 @@ void TableReader::finish() {
       }
     }
     if (!closest.empty()) message += " (did you mean " + in_quotes(closest) + "?)";
-    message += known_.empty() ? "" : "; known keys here: " + join(known_);
+    message += known_.empty() ? "" : "; known keys here: " + fmt::to_string(fmt::join(known_, ", "));
     issues_.add(key.source(), field(key.str()), message);
   }
 }

@@ -37,8 +37,6 @@ class IssueList {
   std::vector<PolicyIssue> issues_;
 };
 
-// "a, b, c".
-std::string join(const std::vector<std::string>& words);
 // "\"text\"".
 std::string in_quotes(std::string_view text);
 // "a table", "an integer", ... for "expected X, got Y".

@@ -4,6 +4,9 @@
 #include <span>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lull/base/error.h"
 #include "lull/base/log.h"
 #include "rank_consensus.h"
@@ -100,10 +103,9 @@ std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& regist
     if (rank == 0) log::warn("not resuming from snapshot step " + std::to_string(step) + "; trying an older one");
   }
   if (rejected.empty()) return std::nullopt;
-  std::string steps;
-  for (auto s : rejected) steps += (steps.empty() ? "" : ", ") + std::to_string(s);
   throw Error(ErrorCode::corrupt,
-              "no usable snapshot in " + store_.dir().string() + " (tried steps " + steps + "); first failure: " +
+              "no usable snapshot in " + store_.dir().string() + " (tried steps " +
+                  fmt::to_string(fmt::join(rejected, ", ")) + "); first failure: " +
                   first_failure,
               {}, {}, "move the snapshot directory away to start over, or restore the program configuration it was written with");
 }

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <limits>
 #include <string>
 #include <variant>
@@ -14,48 +13,18 @@
 #include "arbiter_journal.h"
 #include "arbiter_protocol.h"
 #include "journal_record.h"
-#include "json_fields.h"
 #include "submission_check.h"
+#include "support/gtest_helpers.h"
 
 namespace lull::arbiter {
 namespace {
 
 using nlohmann::json;
-
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 json good_spec() {
   return {{"tenant", "acme"}, {"class", "spot"}, {"ranks", 2}, {"program", "/bin/true"},
           {"ckpt_dir", "/ckpt/a"}, {"cwd", "/home/a"}};
-}
-
-TEST(JsonFields, IntegersAreRangeCheckedNeverCut) {
-  const json object = json::parse(R"({"big": 4294967297, "huge": 18446744073709551615, "neg": -1,
-                                       "half": 2.5, "four": 4.0, "text": "4", "ok": 7})");
-  const JsonFields f(object, "request", ErrorCode::invalid_argument);
-  EXPECT_EQ(f.integer<int>("ok", 1, 10), 7);
-  EXPECT_EQ(error_of([&] { f.integer<int>("big", 1, 100); }),
-            "request: field \"big\" must be an integer from 1 to 100 (got 4294967297)");
-  EXPECT_EQ(error_of([&] { f.integer<int>("big"); }),
-            "request: field \"big\" must be an integer from -2147483648 to 2147483647 (got 4294967297)");
-  EXPECT_EQ(error_of([&] { f.integer<std::int64_t>("huge"); }),
-            "request: field \"huge\" must be an integer from -9223372036854775808 to 9223372036854775807 "
-            "(got 18446744073709551615)");
-  EXPECT_EQ(f.integer<std::uint64_t>("huge"), 18446744073709551615ULL);
-  EXPECT_NE(error_of([&] { f.integer<std::uint64_t>("neg"); }).find("(got -1)"), std::string::npos);
-  EXPECT_NE(error_of([&] { f.integer<int>("half"); }).find("(got 2.5)"), std::string::npos);
-  EXPECT_NE(error_of([&] { f.integer<int>("four"); }).find("(got 4.0)"), std::string::npos);
-  EXPECT_EQ(error_of([&] { f.integer<int>("text", 0, 9); }), "request: field \"text\" must be an integer from 0 to 9");
-  EXPECT_EQ(error_of([&] { f.integer<int>("absent", 0, 9); }),
-            "request: field \"absent\" is missing: expected an integer from 0 to 9");
-  EXPECT_EQ(f.integer_or<int>("absent", 3, 0, 9), 3);
 }
 
 TEST(SubmitRequest, EveryIntegerFieldIsChecked) {

@@ -8,7 +8,6 @@
 // checks the other promise: whoever ends the job (mpirun noticing the dead
 // rank, or the survivors' watchdog), it ends, well within the timeout.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -17,10 +16,12 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "lull/base/process_spawn.h"
 #include "lull/collectives/communicator.h"
 
 namespace {
@@ -57,26 +58,24 @@ Outcome run_job(int ranks, const std::vector<std::string>& args, double limit = 
   for (const std::string& f : split_list(LULL_MPIEXEC_POSTFLAGS)) argv.push_back(f);
   argv.insert(argv.end(), args.begin(), args.end());
 
-  int pipe_fds[2];
-  if (pipe(pipe_fds) != 0) return {};
+  lull::Pipe output = lull::make_pipe("the job's output");
+  lull::SpawnRequest request;
+  request.argv = argv;
+  request.search_path = true;
+  request.environment =
+      lull::environment_with({std::string(lull::kCollectiveTimeoutEnv) + "=2", "LULL_LOG_LEVEL=info"});
+  request.group = lull::SpawnRequest::Group::new_group;
+  request.out = lull::ChildStream::descriptor(output.write.get());
+  request.err = lull::ChildStream::descriptor(output.write.get());
   auto start = Clock::now();
-  pid_t pid = fork();
-  if (pid == 0) {
-    setpgid(0, 0);
-    dup2(pipe_fds[1], STDOUT_FILENO);
-    dup2(pipe_fds[1], STDERR_FILENO);
-    close(pipe_fds[0]);
-    close(pipe_fds[1]);
-    setenv(lull::kCollectiveTimeoutEnv, "2", 1);
-    setenv("LULL_LOG_LEVEL", "info", 1);
-    std::vector<char*> raw;
-    for (std::string& a : argv) raw.push_back(a.data());
-    raw.push_back(nullptr);
-    execvp(raw[0], raw.data());
-    _exit(127);
-  }
-  close(pipe_fds[1]);
+  const lull::SpawnResult spawned = lull::spawn_process(request);
   Outcome outcome;
+  if (!spawned.started()) {
+    outcome.output = "cannot start " + argv.front() + ": " + std::strerror(spawned.failure.error);
+    return outcome;
+  }
+  const pid_t pid = spawned.pid;
+  output.write.reset();
   auto deadline = start + std::chrono::duration<double>(limit);
   bool open = true;
   while (open) {
@@ -86,10 +85,10 @@ Outcome run_job(int ranks, const std::vector<std::string>& args, double limit = 
       outcome.killed_by_test = true;
       break;
     }
-    pollfd p{pipe_fds[0], POLLIN, 0};
+    pollfd p{output.read.get(), POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(std::min<long long>(left, 200))) > 0) {
       char buf[4096];
-      ssize_t n = read(pipe_fds[0], buf, sizeof buf);
+      ssize_t n = read(output.read.get(), buf, sizeof buf);
       if (n > 0) outcome.output.append(buf, static_cast<std::size_t>(n));
       else open = false;
     }
@@ -97,7 +96,6 @@ Outcome run_job(int ranks, const std::vector<std::string>& args, double limit = 
   waitpid(pid, &outcome.status, 0);
   outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   kill(-pid, SIGKILL);  // stragglers of the group, if any
-  close(pipe_fds[0]);
   return outcome;
 }
 

@@ -1,8 +1,9 @@
 // simulate() on hand-built traces whose figures follow from the job model in
 // simulation.h: a job alone, a notice whose snapshot fits the grace period, a
 // kill at the deadline, bad rows, the include mask, and the accounting
-// invariants on a generated trace.
+// invariants on a generated trace; the delay tenants cause internal jobs.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "../policy/policy_test_support.h"
 #include "../policy/small_node_policy.h"
 #include "lull/base/error.h"
+#include "lull/simulator/internal_delay.h"
 #include "lull/simulator/simulation.h"
 #include "lull/simulator/trace_generator.h"
 
@@ -149,6 +151,39 @@ TEST(ScalePolicyToSlots, QuotasKeepTheirShareAndNeverDropBelowOneSlot) {
   const policy::Policy smaller = scale_policy_to_slots(policy, 2);
   EXPECT_EQ(smaller.tenants[0].slot_quota, 2);
   EXPECT_EQ(smaller.tenants[1].slot_quota, 1);  // half a slot rounds to 1, and 1 is the least
+}
+
+TEST(InternalDelay, AnInternalJobWaitingForATenantsSnapshotIsDelayedByIt) {
+  // As in ANoticeWhoseSnapshotFitsTheGraceLosesNoWork: beside the tenant the
+  // internal job starts at 16, alone at 15.
+  const policy::Policy policy = policy_from(test::kSmallNodePolicy);
+  const std::vector<TraceJob> trace = tenant_then_internal(1min);
+  const std::vector<bool> internal = internal_rows(policy, trace);
+  EXPECT_EQ(internal, (std::vector<bool>{false, true}));
+  const InternalDelay delay =
+      internal_delay(simulate(policy, trace, 4), simulate(policy, trace, 4, &internal), internal);
+  EXPECT_EQ(delay.compared, 1u);
+  EXPECT_EQ(delay.delayed, 1u);
+  EXPECT_EQ(delay.mean, Duration(1min));
+  EXPECT_EQ(delay.p99, Duration(1min));
+  EXPECT_EQ(delay.max, Duration(1min));
+}
+
+TEST(InternalDelay, OnlyInternalJobsThatStartedInBothRunsCountAndNoneIsEverEarlier) {
+  const auto at = [](Duration since_zero) { return std::optional<policy::TimePoint>(policy::TimePoint(since_zero)); };
+  SimulationFigures with_tenants, alone;
+  // Rows: a tenant's; internal delayed 4 min; internal earlier beside tenants
+  // (counts as 0); internal that never started beside tenants; internal delayed 2 min.
+  with_tenants.first_start = {at(0min), at(9min), at(1min), std::nullopt, at(7min)};
+  alone.first_start = {at(5min), at(5min), at(3min), at(1min), at(5min)};
+  const InternalDelay delay = internal_delay(with_tenants, alone, {false, true, true, true, true});
+  EXPECT_EQ(delay.compared, 3u);
+  EXPECT_EQ(delay.delayed, 2u);
+  EXPECT_EQ(delay.mean, Duration(2min));
+  EXPECT_EQ(delay.p99, Duration(4min));
+  EXPECT_EQ(delay.max, Duration(4min));
+  EXPECT_EQ(internal_delay(with_tenants, alone, {true, false, false, false, false}).delayed, 0u);
+  EXPECT_EQ(internal_delay(with_tenants, alone, {false, false, false, false, false}).compared, 0u);
 }
 
 }  // namespace

@@ -15,6 +15,9 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lull/checkpoint.h"
 
 namespace lull::test {
@@ -27,6 +30,18 @@ inline std::string lower(std::string_view text) {
 
 inline bool contains(std::string_view haystack, std::string_view needle) {
   return lower(haystack).find(lower(needle)) != std::string::npos;
+}
+
+// The message() of the lull::Error `action` throws; "(no error)" when it
+// throws none. For comparing a whole message.
+template <typename F>
+std::string error_of(F&& action) {
+  try {
+    std::forward<F>(action)();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return "(no error)";
 }
 
 // Runs `f`, which must throw a lull::Error of `code` whose what() contains
@@ -106,10 +121,6 @@ inline std::vector<std::string> names_in(const std::filesystem::path& dir) {
   return names;
 }
 
-inline std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
-  return out;
-}
+inline std::string joined(const std::vector<std::string>& names) { return fmt::to_string(fmt::join(names, ", ")); }
 
 }  // namespace lull::test

@@ -8,24 +8,19 @@
 
 namespace lull::test {
 
-OpenWatch::OpenWatch(const std::filesystem::path& path) : path_(path.string()) {
-  fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "inotify_init1");
-  if (::inotify_add_watch(fd_, path_.c_str(), IN_OPEN) < 0) {
+OpenWatch::OpenWatch(const std::filesystem::path& path)
+    : fd_(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC)), path_(path.string()) {
+  if (!fd_.valid()) throw std::system_error(errno, std::generic_category(), "inotify_init1");
+  if (::inotify_add_watch(fd_.get(), path_.c_str(), IN_OPEN) < 0) {
     const int err = errno;
-    ::close(fd_);
     throw std::system_error(err, std::generic_category(), "inotify_add_watch " + path_);
   }
-}
-
-OpenWatch::~OpenWatch() {
-  if (fd_ >= 0) ::close(fd_);
 }
 
 bool OpenWatch::opened() {
   alignas(inotify_event) char buffer[4096];
   while (true) {
-    const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+    const ssize_t n = ::read(fd_.get(), buffer, sizeof buffer);
     if (n > 0) {
       opened_ = true;  // IN_OPEN is the only event asked for
       continue;

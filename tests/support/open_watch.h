@@ -7,21 +7,20 @@
 #include <filesystem>
 #include <string>
 
+#include "lull/base/unique_fd.h"
+
 namespace lull::test {
 
 class OpenWatch {
  public:
   // Watches the regular file `path` (which must exist) from now on.
   explicit OpenWatch(const std::filesystem::path& path);
-  ~OpenWatch();
-  OpenWatch(const OpenWatch&) = delete;
-  OpenWatch& operator=(const OpenWatch&) = delete;
 
   // True when the file was opened (by any process) since construction.
   bool opened();
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   std::string path_;
   bool opened_ = false;
 };

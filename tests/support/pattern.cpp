@@ -3,6 +3,9 @@
 #include <bit>
 #include <cstring>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace lull::test {
 
 namespace {
@@ -112,13 +115,6 @@ std::string compare_bytes(DType type, const std::vector<std::byte>& expected,
          " elements differ)";
 }
 
-std::string shape_string(const Shape& shape) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(shape[i]);
-  }
-  return out + "}";
-}
+std::string shape_string(const Shape& shape) { return fmt::format("{{{}}}", fmt::join(shape, ", ")); }
 
 }  // namespace lull::test

@@ -14,6 +14,11 @@
 #include <system_error>
 #include <thread>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "lull/base/process_spawn.h"
+
 namespace lull::test {
 
 ScratchDir::ScratchDir(std::string_view label) {
@@ -30,42 +35,21 @@ ScratchDir::~ScratchDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-namespace {
-
-void make_pipe(int fds[2]) {
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-}
-
-}  // namespace
-
-ChildProcess::ChildProcess(std::vector<std::string> argv) {
-  for (const auto& a : argv) command_ += (command_.empty() ? "" : " ") + a;
-  int out[2];
-  int err[2];
-  int in[2];
-  make_pipe(out);
-  make_pipe(err);
-  make_pipe(in);
-  std::vector<char*> args;
-  for (auto& a : argv) args.push_back(a.data());
-  args.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
-  if (pid_ == 0) {
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(err[1], 2);
-    ::execv(args[0], args.data());
-    const char msg[] = "ChildProcess: execv failed\n";
-    [[maybe_unused]] auto ignored = ::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  ::close(err[1]);
-  ::close(in[0]);
-  out_fd_ = out[0];
-  err_fd_ = err[0];
-  in_fd_ = in[1];
+ChildProcess::ChildProcess(std::vector<std::string> argv) : command_(fmt::format("{}", fmt::join(argv, " "))) {
+  Pipe out = make_pipe("the child's stdout");
+  Pipe err = make_pipe("the child's stderr");
+  Pipe in = make_pipe("the child's stdin");
+  SpawnRequest request;
+  request.argv = std::move(argv);
+  request.in = ChildStream::descriptor(in.read.get());
+  request.out = ChildStream::descriptor(out.write.get());
+  request.err = ChildStream::descriptor(err.write.get());
+  const SpawnResult spawned = spawn_process(request);
+  if (!spawned.started()) throw std::system_error(spawned.failure.error, std::generic_category(), "exec " + command_);
+  pid_ = spawned.pid;
+  out_fd_ = std::move(out.read);
+  err_fd_ = std::move(err.read);
+  in_fd_ = std::move(in.write);
 }
 
 ChildProcess::~ChildProcess() {
@@ -73,28 +57,22 @@ ChildProcess::~ChildProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status_, 0);
   }
-  for (int fd : {out_fd_, err_fd_, in_fd_}) {
-    if (fd >= 0) ::close(fd);
-  }
 }
 
 void ChildProcess::kill(int signal) noexcept {
   if (!reaped_ && pid_ > 0) ::kill(pid_, signal);
 }
 
-void ChildProcess::close_stdin() noexcept {
-  if (in_fd_ >= 0) ::close(in_fd_);
-  in_fd_ = -1;
-}
+void ChildProcess::close_stdin() noexcept { in_fd_.reset(); }
 
 int ChildProcess::pump(std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
-  if (out_fd_ < 0 && err_fd_ < 0) return -1;
+  pollfd fds[2] = {{out_fd_.get(), POLLIN, 0}, {err_fd_.get(), POLLIN, 0}};
+  if (!out_fd_.valid() && !err_fd_.valid()) return -1;
   const int ready = ::poll(fds, 2, static_cast<int>(timeout.count()));
   if (ready <= 0) return 0;
   int got = 0;
   char buffer[65536];
-  int* targets[2] = {&out_fd_, &err_fd_};
+  UniqueFd* sources[2] = {&out_fd_, &err_fd_};
   std::string* sinks[2] = {&out_, &err_};
   for (int i = 0; i < 2; ++i) {
     if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
@@ -103,8 +81,7 @@ int ChildProcess::pump(std::chrono::milliseconds timeout) {
       sinks[i]->append(buffer, static_cast<std::size_t>(n));
       got = 1;
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      ::close(*targets[i]);
-      *targets[i] = -1;
+      sources[i]->reset();
       got = 1;
     }
   }
@@ -181,13 +158,12 @@ bool exited_ok(int status) noexcept { return WIFEXITED(status) && WEXITSTATUS(st
 bool killed_by(int status, int signal) noexcept { return WIFSIGNALED(status) && WTERMSIG(status) == signal; }
 
 ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono::milliseconds timeout) {
-  int fds[2];
-  make_pipe(fds);
+  Pipe report_pipe = make_pipe("the child's report");
   const auto start = std::chrono::steady_clock::now();
   const pid_t pid = ::fork();
   if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
   if (pid == 0) {
-    ::close(fds[0]);
+    report_pipe.read.reset();
     std::string report;
     try {
       report = body();
@@ -197,20 +173,20 @@ ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono:
       report = "threw a non-std exception";
     }
     for (std::size_t done = 0; done < report.size();) {
-      const ssize_t n = ::write(fds[1], report.data() + done, report.size() - done);
+      const ssize_t n = ::write(report_pipe.write.get(), report.data() + done, report.size() - done);
       if (n <= 0) break;
       done += static_cast<std::size_t>(n);
     }
     ::_exit(0);  // no atexit handlers or destructors of the parent's state
   }
-  ::close(fds[1]);
+  report_pipe.write.reset();
   ChildOutcome outcome;
   outcome.finished = true;
   const auto deadline = start + timeout;
   char buffer[4096];
   while (true) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd p{fds[0], POLLIN, 0};
+    pollfd p{report_pipe.read.get(), POLLIN, 0};
     const int ready = left.count() > 0 ? ::poll(&p, 1, static_cast<int>(left.count())) : 0;
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) {
@@ -218,11 +194,11 @@ ChildOutcome run_in_child(const std::function<std::string()>& body, std::chrono:
       ::kill(pid, SIGKILL);
       break;
     }
-    const ssize_t n = ::read(fds[0], buffer, sizeof buffer);
+    const ssize_t n = ::read(report_pipe.read.get(), buffer, sizeof buffer);
     if (n <= 0) break;
     outcome.report.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fds[0]);
+  report_pipe.read.reset();
   int status = 0;
   rusage usage{};
   while (::wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lull/base/unique_fd.h"
+
 namespace lull::test {
 
 // A fresh directory under $TMPDIR (mode 0700), removed with its content by
@@ -26,9 +28,11 @@ class ScratchDir {
   std::filesystem::path path_;
 };
 
-// A child process started with fork+exec; stdout and stderr are collected
-// separately through pipes, stdin is a pipe the test may close. The
-// destructor SIGKILLs and reaps a child that is still running.
+// A child process started with spawn_process (lull/base/process_spawn.h):
+// stdout and stderr are collected separately through pipes, stdin is a pipe
+// the test may close. The constructor throws std::system_error when the
+// program cannot be started. The destructor SIGKILLs and reaps a child that
+// is still running.
 class ChildProcess {
  public:
   explicit ChildProcess(std::vector<std::string> argv);
@@ -60,9 +64,9 @@ class ChildProcess {
   bool wait_for_output(const std::string& output, std::string_view needle, std::chrono::milliseconds timeout);
 
   pid_t pid_ = -1;
-  int out_fd_ = -1;
-  int err_fd_ = -1;
-  int in_fd_ = -1;
+  UniqueFd out_fd_;
+  UniqueFd err_fd_;
+  UniqueFd in_fd_;
   bool reaped_ = false;
   int status_ = 0;
   std::string out_;

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <ctime>
 #include <random>
 #include <string>
 #include <vector>
@@ -82,10 +81,16 @@ TEST(RoundTrip, SnapshotPropertiesAndFileNames) {
   SnapshotSpec spec;
   spec.tensors = {{"a", DType::f32, {16, 4}, 0}, {"b", DType::i8, {10}, -1}};
   spec.blobs = {{"rng", 10}};
-  const auto before = std::time(nullptr);
+  // The commit's clock, system_clock: std::time() reads the coarse clock,
+  // which can still show the last second after the commit's has moved on.
+  const auto unix_now = [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  const auto before = unix_now();
   const auto reports = write_all_ranks(store, spec, 42, 2);
   const CommitResult result = store.commit(42, reports);
-  const auto after = std::time(nullptr);
+  const auto after = unix_now();
 
   EXPECT_EQ(result.step, 42u);
   EXPECT_TRUE(std::filesystem::is_directory(result.path));

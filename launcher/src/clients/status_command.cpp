@@ -1,6 +1,10 @@
 // `lull status [--json]` (arbiter_client_commands.h): the arbiter's status
 // answer (arbiter/ledger/status_report.h) as it is, or as a table.
 #include <iomanip>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "arbiter/protocol/arbiter_protocol.h"
 #include "clients/arbiter_client_commands.h"
@@ -11,9 +15,8 @@ namespace lull::cli {
 namespace {
 
 std::string slots_text(const nlohmann::json& slots) {
-  std::string text;
-  for (const auto& slot : slots) text += (text.empty() ? "" : ",") + std::to_string(slot.get<int>());
-  return text.empty() ? "-" : text;
+  if (slots.empty()) return "-";
+  return fmt::to_string(fmt::join(slots.get<std::vector<int>>(), ","));
 }
 
 std::string text_or_dash(const nlohmann::json& value) {

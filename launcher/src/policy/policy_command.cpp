@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <iomanip>
+#include <ranges>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lull/base/exit_codes.h"
 #include "lull/policy/policy_loader.h"
@@ -47,11 +51,8 @@ void print_policy_summary(const policy::Policy& policy, std::ostream& out) {
       << format_duration(policy.reserve_after) << "\n";
   out << "resume      on fewer ranks: " << yes_no(policy.resume_on_fewer_ranks)
       << ", on more ranks: " << yes_no(policy.resume_on_more_ranks) << "\n";
-  out << "victims     ";
-  for (std::size_t i = 0; i < policy.victim_order.size(); ++i) {
-    out << (i ? ", then " : "") << policy::victim_criterion_name(policy.victim_order[i]);
-  }
-  out << "\n";
+  const auto victim_criteria = policy.victim_order | std::views::transform(policy::victim_criterion_name);
+  out << "victims     " << fmt::to_string(fmt::join(victim_criteria, ", then ")) << "\n";
 
   std::vector<const policy::JobClass*> classes;
   for (const auto& job_class : policy.classes) classes.push_back(&job_class);

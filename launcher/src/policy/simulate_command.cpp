@@ -1,15 +1,16 @@
 #include "policy/simulate_command.h"
 
-#include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "lull/base/error.h"
 #include "lull/base/exit_codes.h"
 #include "lull/policy/policy_loader.h"
+#include "lull/simulator/internal_delay.h"
 #include "lull/simulator/simulation.h"
 #include "lull/simulator/trace_generator.h"
 
@@ -49,53 +50,14 @@ CLI::App* add_simulate_command(CLI::App& app, SimulateOptions& options) {
 namespace {
 
 std::string percent(double part, double whole) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);
-  return text;
+  return fmt::format("{:.1f}%", whole > 0 ? 100.0 * part / whole : 0.0);
 }
 
-std::string slot_hours(double slot_ms) {
-  char text[48];
-  std::snprintf(text, sizeof text, "%.1f slot-hours", slot_ms / 3.6e6);
-  return text;
-}
+std::string slot_hours(double slot_ms) { return fmt::format("{:.1f} slot-hours", slot_ms / 3.6e6); }
 
 std::string span(Duration duration) {
   // Whole seconds are precise enough for a report.
   return policy::format_duration(std::chrono::duration_cast<std::chrono::seconds>(duration));
-}
-
-struct DelayFigures {
-  std::size_t delayed = 0;
-  std::size_t compared = 0;
-  Duration mean{0}, p99{0}, max{0};
-};
-
-DelayFigures internal_delay(const SimulationFigures& with_tenants, const SimulationFigures& alone,
-                            const std::vector<bool>& internal_rows) {
-  std::vector<Duration> delays;
-  for (std::size_t row = 0; row < internal_rows.size(); ++row) {
-    if (!internal_rows[row] || !with_tenants.first_start[row] || !alone.first_start[row]) continue;
-    delays.push_back(std::max(Duration(0), *with_tenants.first_start[row] - *alone.first_start[row]));
-  }
-  DelayFigures figures;
-  figures.compared = delays.size();
-  if (delays.empty()) return figures;
-  std::sort(delays.begin(), delays.end());
-  // A sum of int64 delays may not fit one; a long double holds every int64 exactly.
-  long double total = 0;
-  for (Duration delay : delays) {
-    total += static_cast<long double>(delay.count());
-    if (delay.count() > 0) ++figures.delayed;
-  }
-  // Clamped to the delays' own range (rounding may not push it past the largest), so it fits.
-  const long double mean = std::clamp(total / static_cast<long double>(delays.size()),
-                                      static_cast<long double>(delays.front().count()),
-                                      static_cast<long double>(delays.back().count()));
-  figures.mean = Duration(static_cast<Duration::rep>(mean));
-  figures.p99 = delays[std::min(delays.size() - 1, delays.size() * 99 / 100)];
-  figures.max = delays.back();
-  return figures;
 }
 
 int generate(const SimulateOptions& options, const policy::Policy& policy, std::ostream& out) {
@@ -124,24 +86,18 @@ int run_simulate(const SimulateOptions& options, std::ostream& out) {
 
   const std::vector<TraceJob> trace = read_trace(options.trace);
   const int slots = options.slots.value_or(policy.slots);
-  std::vector<bool> internal_rows(trace.size(), false);
-  for (std::size_t row = 0; row < trace.size(); ++row) {
-    const policy::JobClass* job_class = policy.find_class(trace[row].job_class);
-    internal_rows[row] = job_class != nullptr && !job_class->preemptible;
-  }
+  const std::vector<bool> internal = internal_rows(policy, trace);
 
   const auto started = std::chrono::steady_clock::now();
   const SimulationFigures figures = simulate(policy, trace, slots);
-  const SimulationFigures alone = simulate(policy, trace, slots, &internal_rows);
+  const SimulationFigures alone = simulate(policy, trace, slots, &internal);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  const DelayFigures delay = internal_delay(figures, alone, internal_rows);
+  const InternalDelay delay = internal_delay(figures, alone, internal);
   const double surplus = figures.capacity - figures.internal_used;
 
-  char wall[32];
-  std::snprintf(wall, sizeof wall, "%.2f s", seconds);
   out << "simulated        " << trace.size() << " jobs (" << figures.internal_jobs << " internal, "
-      << figures.tenant_jobs << " tenant) on " << slots << " slots: " << figures.events << " decisions in " << wall
-      << " (both runs)\n";
+      << figures.tenant_jobs << " tenant) on " << slots << " slots: " << figures.events << " decisions in "
+      << fmt::format("{:.2f} s", seconds) << " (both runs)\n";
   out << "window           0s to " << span(figures.window) << " (the last submit); all jobs done at "
       << span(figures.makespan) << "\n";
   out << "surplus          " << percent(surplus, figures.capacity)

@@ -16,6 +16,7 @@
 
 #include "lull/base/errno_error.h"
 #include "lull/base/log.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::posix {
 
@@ -38,14 +39,13 @@ std::optional<pid_t> parse_pid(std::string_view text) {
 // and parentheses: the fields after the last ')' are the reliable ones.
 std::optional<ProcessEntry> read_entry(pid_t pid) {
   const std::string path = "/proc/" + std::to_string(pid) + "/stat";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;  // gone meanwhile
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return std::nullopt;  // gone meanwhile
   char buffer[4096];
   ssize_t n = 0;
   do {
-    n = ::read(fd, buffer, sizeof buffer);
+    n = ::read(fd.get(), buffer, sizeof buffer);
   } while (n < 0 && errno == EINTR);
-  ::close(fd);
   if (n <= 0) return std::nullopt;  // gone meanwhile
   const std::string_view line(buffer, static_cast<std::size_t>(n));
   const std::size_t comm_end = line.rfind(')');
@@ -126,17 +126,16 @@ std::optional<std::uint64_t> signal_mask(std::string_view status, std::string_vi
 bool takes_default_action(pid_t pid, int signal) {
   if (signal < 1 || signal > 64) return false;
   const std::string path = "/proc/" + std::to_string(pid) + "/status";
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;  // gone
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return false;  // gone
   std::string status;
   char buffer[4096];
   for (ssize_t n = 0; status.size() < 64 * 1024;) {  // status is ~1.5 KiB
-    n = ::read(fd, buffer, sizeof buffer);
+    n = ::read(fd.get(), buffer, sizeof buffer);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     status.append(buffer, static_cast<std::size_t>(n));
   }
-  ::close(fd);
   // Bit N-1 of each mask is signal N. Unreadable masks: a process on its
   // way out (or not ours): as if nothing handled it.
   const std::uint64_t bit = std::uint64_t{1} << (signal - 1);

@@ -19,46 +19,46 @@ SignalInbox::SignalInbox(std::initializer_list<int> signals, std::initializer_li
     const bool honour =
         std::find(honour_if_ignored.begin(), honour_if_ignored.end(), number) != honour_if_ignored.end();
     if (current.sa_handler == SIG_IGN && honour) continue;
-    original_actions_.push_back({number, current});
+    original_.dispositions.push_back({number, current});
     sigaddset(&watched_, number);
   }
-  if (::sigprocmask(SIG_BLOCK, &watched_, &original_mask_) != 0) throw_errno("sigprocmask", "SIG_BLOCK");
+  if (::sigprocmask(SIG_BLOCK, &watched_, &original_.mask) != 0) throw_errno("sigprocmask", "SIG_BLOCK");
   struct sigaction default_action {};
   default_action.sa_handler = SIG_DFL;
   sigemptyset(&default_action.sa_mask);
-  for (const Saved& saved : original_actions_) {
+  for (const auto& saved : original_.dispositions) {
     if (::sigaction(saved.number, &default_action, nullptr) != 0) {
       throw_errno("sigaction", "signal " + std::to_string(saved.number));
     }
   }
-  fd_ = ::signalfd(-1, &watched_, SFD_NONBLOCK | SFD_CLOEXEC);
-  if (fd_ < 0) {
+  fd_ = UniqueFd(::signalfd(-1, &watched_, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd_.valid()) {
     const int err = errno;
-    ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+    ::sigprocmask(SIG_SETMASK, &original_.mask, nullptr);
     throw errno_error(err, "signalfd", "the supervisor's signals");
   }
 }
 
 SignalInbox::~SignalInbox() {
-  if (fd_ >= 0) ::close(fd_);
+  fd_.reset();
   // A signal still pending was meant for the inbox, not for the default
   // action: SIG_IGN discards it before the mask is restored. (Not SIGCHLD:
   // ignoring it would make the kernel reap children on its own.)
   struct sigaction ignore {};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  for (const Saved& saved : original_actions_) {
+  for (const auto& saved : original_.dispositions) {
     if (saved.number != SIGCHLD) ::sigaction(saved.number, &ignore, nullptr);
   }
-  ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
-  for (const Saved& saved : original_actions_) ::sigaction(saved.number, &saved.action, nullptr);
+  ::sigprocmask(SIG_SETMASK, &original_.mask, nullptr);
+  for (const auto& saved : original_.dispositions) ::sigaction(saved.number, &saved.action, nullptr);
 }
 
 std::vector<ReceivedSignal> SignalInbox::take() {
   std::vector<ReceivedSignal> received;
   for (;;) {
     signalfd_siginfo info{};
-    const ssize_t n = ::read(fd_, &info, sizeof info);
+    const ssize_t n = ::read(fd_.get(), &info, sizeof info);
     if (n == static_cast<ssize_t>(sizeof info)) {
       received.push_back({static_cast<int>(info.ssi_signo), static_cast<pid_t>(info.ssi_pid)});
       continue;
@@ -73,9 +73,6 @@ std::vector<ReceivedSignal> SignalInbox::take() {
 
 bool SignalInbox::watches(int signal) const noexcept { return sigismember(&watched_, signal) == 1; }
 
-void SignalInbox::restore_in_child() const noexcept {
-  for (const Saved& saved : original_actions_) ::sigaction(saved.number, &saved.action, nullptr);
-  ::sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
-}
+ChildSignals SignalInbox::child_signals() const { return original_; }
 
 }  // namespace lull::posix

@@ -9,8 +9,8 @@
 // were ignored on entry (SIGHUP under nohup): those stay ignored and are
 // not read.
 //
-// A child started while the inbox lives must call restore_in_child() between
-// fork and exec so it gets the signal mask and dispositions lull run itself
+// A child started while the inbox lives must be given child_signals() (see
+// spawn_process) so it gets the signal mask and dispositions lull run itself
 // was given, as if lull run were not there.
 //
 // One per process (it changes process-wide state); the destructor discards
@@ -22,6 +22,9 @@
 
 #include <initializer_list>
 #include <vector>
+
+#include "lull/base/process_spawn.h"
+#include "lull/base/unique_fd.h"
 
 namespace lull::posix {
 
@@ -39,7 +42,7 @@ class SignalInbox {
   SignalInbox& operator=(const SignalInbox&) = delete;
 
   // For poll(): readable when a signal is waiting.
-  int fd() const noexcept { return fd_; }
+  int fd() const noexcept { return fd_.get(); }
 
   // Every signal waiting now, in arrival order; never blocks. Standard
   // signals do not queue: two SIGTERMs sent before one read arrive as one.
@@ -48,19 +51,14 @@ class SignalInbox {
   // Whether `signal` is read here (false for one left ignored).
   bool watches(int signal) const noexcept;
 
-  // Async-signal-safe: only sigaction and sigprocmask. For the child between
-  // fork and exec.
-  void restore_in_child() const noexcept;
+  // The dispositions and mask this process had before the inbox, for a
+  // child to start its program with.
+  ChildSignals child_signals() const;
 
  private:
-  struct Saved {
-    int number;
-    struct sigaction action;
-  };
-  int fd_ = -1;
+  UniqueFd fd_;
   sigset_t watched_{};
-  sigset_t original_mask_{};
-  std::vector<Saved> original_actions_;
+  ChildSignals original_;  // the dispositions of the watched signals and the mask
 };
 
 }  // namespace lull::posix

@@ -1,18 +1,20 @@
 #include "report/report_command.h"
 
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <ranges>
 #include <system_error>
 #include <vector>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
+#include "lull/base/process_spawn.h"
 #include "posix/signal_name.h"
-
-extern char** environ;
 
 // Where the script lives, set by launcher/CMakeLists.txt:
 //   LULL_REPORT_SCRIPT_FROM_BINDIR  the installed script relative to the
@@ -40,12 +42,12 @@ std::filesystem::path find_script() {
   const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
   if (!error) candidates.push_back(self.parent_path() / LULL_REPORT_SCRIPT_FROM_BINDIR);
   candidates.emplace_back(LULL_REPORT_SCRIPT_SOURCE);
-  std::string tried;
   for (const auto& candidate : candidates) {
     if (std::filesystem::is_regular_file(candidate, error)) return candidate.lexically_normal();
-    tried += (tried.empty() ? "" : ", ") + candidate.lexically_normal().string();
   }
-  throw Error(ErrorCode::not_found, "lull report's drawing script is missing", {}, "tried " + tried,
+  const auto tried = candidates | std::views::transform([](const auto& c) { return c.lexically_normal().string(); });
+  throw Error(ErrorCode::not_found, "lull report's drawing script is missing", {},
+              "tried " + fmt::to_string(fmt::join(tried, ", ")),
               "reinstall lull (cmake --install puts it in share/lull/)");
 }
 
@@ -72,20 +74,17 @@ int run_report(const ReportOptions& options) {
     arguments.emplace_back("--title");
     arguments.push_back(*options.title);
   }
-  std::vector<char*> argv;
-  for (auto& argument : arguments) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-
-  pid_t pid = -1;
-  const int spawned = system_python
-                          ? ::posix_spawn(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ)
-                          : ::posix_spawnp(&pid, python.c_str(), nullptr, nullptr, argv.data(), environ);
-  if (spawned == ENOENT) {
-    throw Error(ErrorCode::not_found, "lull report needs python3 with matplotlib", "posix_spawnp",
+  SpawnRequest request;
+  request.argv = std::move(arguments);
+  request.search_path = !system_python;
+  const SpawnResult spawned = spawn_process(request);
+  if (!spawned.started() && spawned.failure.error == ENOENT) {
+    throw Error(ErrorCode::not_found, "lull report needs python3 with matplotlib", "exec",
                 "no /usr/bin/python3 and no python3 on PATH", kInstallHint);
   }
-  if (spawned != 0) throw errno_error(spawned, "posix_spawn", python);
+  if (!spawned.started()) throw errno_error(spawned.failure.error, "exec", python);
 
+  const pid_t pid = spawned.pid;
   int status = 0;
   while (::waitpid(pid, &status, 0) == -1) {
     if (errno != EINTR) throw_errno("waitpid", python);

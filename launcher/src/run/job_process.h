@@ -13,10 +13,10 @@
 //     outside the terminal's foreground group that reads it is stopped
 //     (SIGTTIN), and mpirun reads stdin to forward it to rank 0;
 //   - gets lull run's original signal mask and dispositions back
-//     (SignalInbox::restore_in_child), then execvpe(command[0], command, env)
+//     (SignalInbox::child_signals), then execvpe(command[0], command, env)
 //     with PATH searched as a shell would.
-// An exec failure is reported back through a close-on-exec pipe, so the
-// caller knows for certain whether COMMAND started.
+// spawn_process (lull/base/process_spawn.h) does it, so the caller knows for
+// certain whether COMMAND started.
 
 #include <sys/types.h>
 
@@ -34,7 +34,7 @@ struct JobLaunch {
 
 struct StartedJob {
   pid_t pid = -1;      // also the process group id; -1 when exec failed
-  int exec_error = 0;  // errno of the failed exec (the child has been reaped)
+  int exec_error = 0;  // errno of the failed exec, or of a step before it (the child has been reaped)
 };
 
 // Precondition: command is not empty. Throws the errno mapper's Error when

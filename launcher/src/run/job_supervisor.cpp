@@ -3,16 +3,19 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
+#include <ctime>
 #include <optional>
 #include <utility>
+
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
@@ -35,18 +38,15 @@ Clock::duration seconds(double s) {
 
 // "14:03:27 UTC"
 std::string wall_clock_text(double unix_seconds) {
-  const auto whole = static_cast<time_t>(unix_seconds);
-  struct tm parts {};
+  const auto whole = static_cast<std::time_t>(unix_seconds);
+  std::tm parts{};
   ::gmtime_r(&whole, &parts);
-  char text[32];
-  std::strftime(text, sizeof text, "%H:%M:%S UTC", &parts);
-  return text;
+  return fmt::format("{:%H:%M:%S} UTC", parts);
 }
 
+// "2.5 s"
 std::string seconds_text(Clock::duration d) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.1f s", std::chrono::duration<double>(d).count());
-  return text;
+  return fmt::format("{:.1f} s", std::chrono::duration<double>(d).count());
 }
 
 bool is_preemption_request(int signal) { return signal == SIGTERM || signal == SIGINT || signal == SIGHUP; }
@@ -301,11 +301,7 @@ class Supervision {
   bool no_children_ = false;  // waitpid said ECHILD: nothing of the job is left
 };
 
-std::string command_text(const std::vector<std::string>& command) {
-  std::string text;
-  for (const auto& word : command) text += (text.empty() ? "" : " ") + word;
-  return text;
-}
+std::string command_text(const std::vector<std::string>& command) { return fmt::to_string(fmt::join(command, " ")); }
 
 }  // namespace
 

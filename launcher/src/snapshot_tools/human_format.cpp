@@ -1,9 +1,11 @@
 #include "snapshot_tools/human_format.h"
 
-#include <array>
-#include <cstdio>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
-namespace lull::cli {
+#include <array>
+
+namespace lull::snapshot_tools {
 
 std::string format_bytes(std::uint64_t bytes) {
   static constexpr std::array<const char*, 6> kUnits = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -14,18 +16,9 @@ std::string format_bytes(std::uint64_t bytes) {
     value /= 1024.0;
     ++unit;
   }
-  std::array<char, 32> text{};
-  std::snprintf(text.data(), text.size(), "%.1f %s", value, kUnits[unit]);
-  return text.data();
+  return fmt::format("{:.1f} {}", value, kUnits[unit]);
 }
 
-std::string format_shape(const Shape& shape) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) {
-    if (i > 0) text += ", ";
-    text += std::to_string(shape[i]);
-  }
-  return text + "]";
-}
+std::string format_shape(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

@@ -1,7 +1,8 @@
 #pragma once
 // InspectReport — everything `lull inspect` shows about one snapshot (and,
-// for a job directory, its siblings), and its two renderings: text for
-// people and JSON for scripts. Building it reads files; rendering does not.
+// for a job directory, its siblings), how it is built, and its two
+// renderings: text for people and JSON for scripts. Building it reads files;
+// rendering does not.
 
 #include <cstdint>
 #include <filesystem>
@@ -14,7 +15,7 @@
 #include "lull/checkpoint/snapshot_reader.h"
 #include "lull/checkpoint/snapshot_store.h"
 
-namespace lull::cli {
+namespace lull::snapshot_tools {
 
 enum class ChecksumStatus {
   ok,           // every checksum matched
@@ -50,9 +51,18 @@ struct InspectReport {
 // Fills the snapshot part of a report from an open reader (no verification).
 InspectReport describe_snapshot(const SnapshotReader& reader);
 
+// The report on `path`, a job's snapshot directory or one snapshot
+// (locate_snapshot). For a job directory: its committed snapshots and the one
+// a restore would use, the newest that passes (`verify`: every checksum,
+// else the structure only), newer failing ones listed as rejected. For one
+// snapshot: that snapshot, its checksums checked when `verify`. Throws
+// lull::Error when nothing can be shown (missing, not a snapshot, no usable
+// committed snapshot).
+InspectReport inspect(const std::filesystem::path& path, bool verify);
+
 void print_text(const InspectReport& report, std::ostream& out);
 
 // One JSON object, pretty-printed, with a trailing newline.
 void print_json(const InspectReport& report, std::ostream& out);
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

@@ -6,7 +6,7 @@
 #include "snapshot_tools/human_format.h"
 #include "snapshot_tools/inspect_report.h"
 
-namespace lull::cli {
+namespace lull::snapshot_tools {
 
 namespace {
 
@@ -72,4 +72,4 @@ void print_json(const InspectReport& report, std::ostream& out) {
   out << json.dump(2) << "\n";
 }
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

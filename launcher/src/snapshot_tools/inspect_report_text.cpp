@@ -1,4 +1,4 @@
-// The text rendering of `lull inspect`, and describe_snapshot().
+// The text rendering of `lull inspect`.
 #include <algorithm>
 #include <iomanip>
 
@@ -6,31 +6,7 @@
 #include "snapshot_tools/human_format.h"
 #include "snapshot_tools/inspect_report.h"
 
-namespace lull::cli {
-
-const char* checksum_status_name(ChecksumStatus status) noexcept {
-  switch (status) {
-    case ChecksumStatus::ok: return "ok";
-    case ChecksumStatus::failed: return "failed";
-    case ChecksumStatus::not_checked: return "not checked";
-  }
-  return "?";
-}
-
-InspectReport describe_snapshot(const SnapshotReader& reader) {
-  InspectReport report;
-  report.snapshot_dir = reader.dir();
-  report.root_file = reader.root_file();
-  report.step = reader.step();
-  report.job = reader.job();
-  report.world_size = reader.world_size();
-  report.created_unix = reader.created_unix();
-  report.total_bytes = reader.total_bytes();
-  report.tensors = reader.tensors();
-  report.blobs = reader.blobs();
-  report.metadata = reader.metadata();
-  return report;
-}
+namespace lull::snapshot_tools {
 
 namespace {
 
@@ -109,4 +85,4 @@ void print_text(const InspectReport& report, std::ostream& out) {
   }
 }
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

@@ -3,7 +3,7 @@
 #include <string>
 #include <system_error>
 
-namespace lull::cli {
+namespace lull::snapshot_tools {
 
 namespace {
 
@@ -28,4 +28,4 @@ SnapshotLocation locate_snapshot(const std::filesystem::path& path) {
   return {is_snapshot ? LocationKind::snapshot : LocationKind::job_directory, trimmed};
 }
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

@@ -7,7 +7,7 @@
 
 #include <filesystem>
 
-namespace lull::cli {
+namespace lull::snapshot_tools {
 
 enum class LocationKind {
   job_directory,  // a SnapshotStore directory: step-*/, LATEST, ...
@@ -25,4 +25,4 @@ struct SnapshotLocation {
 // root.h5 is a snapshot; any other directory is a job directory.
 SnapshotLocation locate_snapshot(const std::filesystem::path& path);
 
-}  // namespace lull::cli
+}  // namespace lull::snapshot_tools

@@ -113,8 +113,8 @@ int verify_job_directory(const std::filesystem::path& dir, bool all, const std::
 }  // namespace
 
 int run_verify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
-  const SnapshotLocation location = locate_snapshot(options.path);
-  if (location.kind == LocationKind::job_directory) {
+  const snapshot_tools::SnapshotLocation location = snapshot_tools::locate_snapshot(options.path);
+  if (location.kind == snapshot_tools::LocationKind::job_directory) {
     return verify_job_directory(location.path, options.all, options.job, out, err);
   }
   SnapshotReader reader = SnapshotReader::open(location.path);

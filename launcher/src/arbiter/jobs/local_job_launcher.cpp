@@ -11,11 +11,14 @@
 #include <cerrno>
 #include <map>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "lull/base/bounded_text.h"
 #include "lull/base/errno_error.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
-#include "posix/argv_pointers.h"
+#include "lull/base/process_spawn.h"
 #include "posix/process_tree.h"
 #include "posix/signal_name.h"
 #include "process_identity.h"
@@ -29,36 +32,22 @@ namespace lull::arbiter {
 
 namespace {
 
-using posix::as_argv;
-
-std::string join_slots(const std::vector<SlotId>& slots) {
-  std::string text;
-  for (SlotId slot : slots) text += (text.empty() ? "" : ",") + std::to_string(slot);
-  return text;
-}
-
 // Who the child becomes, looked up before fork (getpwuid is not async-signal-safe).
 struct Identity {
-  bool drop = false;
-  uid_t uid = 0;
-  gid_t gid = 0;
-  std::vector<gid_t> groups;
+  std::optional<ChildIdentity> change;             // none: the arbiter's own user
   std::map<std::string, std::string> environment;  // HOME, USER, LOGNAME
 };
 
 Identity identity_of(const JobSpec& spec) {
   Identity identity;
-  identity.uid = spec.uid;
-  identity.gid = spec.gid;
-  identity.drop = spec.uid != ::geteuid();
-  if (!identity.drop) return identity;
-  identity.groups.push_back(spec.gid);
+  if (spec.uid == ::geteuid()) return identity;
+  identity.change = ChildIdentity{spec.uid, spec.gid, {spec.gid}};
   if (const passwd* user = ::getpwuid(spec.uid)) {
     int count = 64;
     std::vector<gid_t> groups(static_cast<std::size_t>(count));
     if (::getgrouplist(user->pw_name, spec.gid, groups.data(), &count) >= 0) {
       groups.resize(static_cast<std::size_t>(count));
-      identity.groups = groups;
+      identity.change->groups = groups;
     }
     identity.environment = {{"HOME", user->pw_dir}, {"USER", user->pw_name}, {"LOGNAME", user->pw_name}};
   }
@@ -67,7 +56,7 @@ Identity identity_of(const JobSpec& spec) {
 
 std::vector<std::string> job_environment(const RunRequest& request, const Identity& identity) {
   std::map<std::string, std::string> ours = identity.environment;
-  ours["CUDA_VISIBLE_DEVICES"] = join_slots(request.slots);
+  ours["CUDA_VISIBLE_DEVICES"] = fmt::to_string(fmt::join(request.slots, ","));
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text(*entry);
@@ -80,51 +69,42 @@ std::vector<std::string> job_environment(const RunRequest& request, const Identi
   return environment;
 }
 
-// What the child reports through the exec status pipe when it cannot become
-// the run: which step failed and its errno.
-enum class ChildStep : int { identity = 1, working_directory = 2, exec = 3 };
-struct ChildFailure {
-  ChildStep step = ChildStep::exec;
-  int err = 0;
-};
-
-// Between fork and exec: async-signal-safe calls only.
-[[noreturn]] void become_run(char* const* argv, char* const* envp, const Identity& identity, const char* cwd,
-                             int log_fd, int report_fd) {
-  ::setsid();
-  const int null_fd = ::open("/dev/null", O_RDONLY);
-  if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-  ::dup2(log_fd, STDOUT_FILENO);
-  ::dup2(log_fd, STDERR_FILENO);
-  sigset_t none;
-  ::sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  for (int signal : {SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2}) ::signal(signal, SIG_DFL);
-  ChildFailure failure;
-  if (identity.drop && (::setgroups(identity.groups.size(), identity.groups.data()) != 0 ||
-                        ::setgid(identity.gid) != 0 || ::setuid(identity.uid) != 0)) {
-    failure = {ChildStep::identity, errno};
-  } else if (::chdir(cwd) != 0) {  // never another directory: the job's relative paths mean the submitter's
-    failure = {ChildStep::working_directory, errno};
-  } else {
-    ::execve(argv[0], argv, envp);
-    failure = {ChildStep::exec, errno};
-  }
-  [[maybe_unused]] const ssize_t ignored = ::write(report_fd, &failure, sizeof failure);
-  ::_exit(127);
+// The child, in its own session (signals to the arbiter's group do not reach
+// it), reads nothing, writes to the job's log, starts with the default signal
+// state, as the job's user, in the job's directory (never another: the job's
+// relative paths mean the submitter's).
+SpawnRequest run_process(const RunRequest& request, std::vector<std::string> command,
+                         std::vector<std::string> environment, const Identity& identity, int log_fd) {
+  SpawnRequest child;
+  child.argv = std::move(command);
+  child.environment = std::move(environment);
+  child.group = SpawnRequest::Group::new_session;
+  child.in = ChildStream::dev_null();
+  child.out = ChildStream::descriptor(log_fd);
+  child.err = ChildStream::descriptor(log_fd);
+  child.signals = ChildSignals::defaults({SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGCHLD, SIGUSR1, SIGUSR2});
+  child.identity = identity.change;
+  child.working_directory = request.spec->cwd;
+  child.description = "lull run for job " + std::to_string(request.job);
+  return child;
 }
 
-Error child_error(const ChildFailure& failure, const JobSpec& spec, const std::string& program) {
+Error child_error(const SpawnFailure& failure, const JobSpec& spec, const std::string& program) {
   const std::string as = " as uid " + std::to_string(spec.uid);
   switch (failure.step) {
-    case ChildStep::identity:
-      return errno_error(failure.err, "setuid", "uid " + std::to_string(spec.uid) + ", gid " + std::to_string(spec.gid));
-    case ChildStep::working_directory:
-      return errno_error(failure.err, "chdir", "the job's working directory " + quoted_text(spec.cwd) + as);
-    case ChildStep::exec:
+    case SpawnFailure::Step::identity:
+      return errno_error(failure.error, "setuid",
+                         "uid " + std::to_string(spec.uid) + ", gid " + std::to_string(spec.gid));
+    case SpawnFailure::Step::working_directory:
+      return errno_error(failure.error, "chdir", "the job's working directory " + quoted_text(spec.cwd) + as);
+    case SpawnFailure::Step::process_group:
+      return errno_error(failure.error, "setsid", program + as);
+    case SpawnFailure::Step::stream:
+      return errno_error(failure.error, "dup2", "the standard streams of " + program + as);
+    case SpawnFailure::Step::exec:
       break;
   }
-  return errno_error(failure.err, "exec", program + as);
+  return errno_error(failure.error, "exec", program + as);
 }
 
 int pidfd_signal(const ActiveRun& run, int signal) {
@@ -158,37 +138,18 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   command.insert(command.end(), spec.args.begin(), spec.args.end());
 
   const Identity identity = identity_of(spec);
-  const std::vector<std::string> environment = job_environment(request, identity);
-  std::vector<char*> argv = as_argv(command);
-  std::vector<char*> envp = as_argv(environment);
 
   const std::filesystem::path log_path = log_file_of(request.job);
   UniqueFd log(::open(log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640));
   if (!log.valid()) throw_errno("open", log_path.string());
-  if (identity.drop && ::fchown(log.get(), spec.uid, spec.gid) != 0) throw_errno("fchown", log_path.string());
-  std::string banner = "=== lull arbiter: job " + std::to_string(request.job) + " run " + std::to_string(request.run) +
-                       " on slots [" + join_slots(request.slots) + "]:";
-  for (const auto& word : command) banner += " " + word;
-  banner += "\n";
+  if (identity.change && ::fchown(log.get(), spec.uid, spec.gid) != 0) throw_errno("fchown", log_path.string());
+  const std::string banner = fmt::format("=== lull arbiter: job {} run {} on slots [{}]: {}\n", request.job,
+                                         request.run, fmt::join(request.slots, ","), fmt::join(command, " "));
   [[maybe_unused]] const ssize_t written = ::write(log.get(), banner.data(), banner.size());
 
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) throw_errno("pipe2", "exec status pipe");
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int err = errno;
-    ::close(report[0]);
-    ::close(report[1]);
-    throw errno_error(err, "fork", "lull run for job " + std::to_string(request.job));
-  }
-  if (pid == 0) become_run(argv.data(), envp.data(), identity, spec.cwd.c_str(), log.get(), report[1]);
-  ::close(report[1]);
-  ChildFailure failure;
-  ssize_t n = 0;
-  do {
-    n = ::read(report[0], &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  ::close(report[0]);
+  const SpawnResult spawned =
+      spawn_process(run_process(request, command, job_environment(request, identity), identity, log.get()));
+  if (!spawned.started()) throw child_error(spawned.failure, spec, command.front());
 
   ActiveRun run;
   run.job = request.job;
@@ -197,15 +158,9 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   run.exit_file = exit_file;
   run.ckpt_dir = spec.ckpt_dir;
   run.uid = spec.uid;
-  run.process.pid = pid;
-  run.watch = open_pidfd(pid);
-  if (n == static_cast<ssize_t>(sizeof failure)) {
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    throw child_error(failure, spec, command.front());
-  }
-  run.process.start_ticks = process_start_ticks(pid).value_or(0);
+  run.process.pid = spawned.pid;
+  run.watch = open_pidfd(spawned.pid);
+  run.process.start_ticks = process_start_ticks(spawned.pid).value_or(0);
   if (!run.watch.valid()) throw_errno("pidfd_open", "lull run of job " + std::to_string(request.job));
   return run;
 }

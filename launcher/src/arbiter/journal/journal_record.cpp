@@ -4,8 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <type_traits>
 
-#include "json_fields.h"
 #include "lull/base/bounded_text.h"
+#include "lull/base/json_fields.h"
 
 namespace lull::arbiter {
 

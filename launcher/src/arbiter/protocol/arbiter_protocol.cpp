@@ -6,9 +6,9 @@
 #include <limits>
 #include <thread>
 
-#include "json_fields.h"
 #include "lull/base/bounded_text.h"
 #include "lull/base/error.h"
+#include "lull/base/json_fields.h"
 
 namespace lull::arbiter {
 
@@ -22,16 +22,7 @@ nlohmann::json submit_request(const JobSpec& spec) {
 JobSpec spec_from_submit_request(const nlohmann::json& request, const PeerCredentials& peer) {
   const JsonFields request_fields(request, "submit request", ErrorCode::invalid_argument);
   const JsonFields f(request_fields.object("spec"), "submit request", ErrorCode::invalid_argument);
-  JobSpec spec;
-  spec.tenant = f.text("tenant");
-  spec.job_class = f.text("class");
-  spec.ranks = f.integer<int>("ranks", 1, kMaxRanks);
-  spec.min_ranks = f.integer_or<int>("min_ranks", 0, 0, kMaxRanks);
-  spec.max_ranks = f.integer_or<int>("max_ranks", 0, 0, kMaxRanks);
-  spec.program = f.text("program");
-  spec.args = f.has("args") ? f.texts("args") : std::vector<std::string>{};
-  spec.ckpt_dir = f.text("ckpt_dir");
-  spec.cwd = f.text("cwd");
+  JobSpec spec = job_spec_without_identity(f);
   spec.uid = peer.uid;
   spec.gid = peer.gid;
   return spec;

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "json_fields.h"
 #include "lull/base/bounded_text.h"
+#include "lull/base/json_fields.h"
 
 namespace lull::arbiter {
 
@@ -37,8 +37,7 @@ nlohmann::json to_json(const JobSpec& spec) {
           {"uid", spec.uid},           {"gid", spec.gid}};
 }
 
-JobSpec job_spec_from_json(const nlohmann::json& value) {
-  const JsonFields fields(value, "job spec", ErrorCode::corrupt);
+JobSpec job_spec_without_identity(const JsonFields& fields) {
   JobSpec spec;
   spec.tenant = fields.text("tenant");
   spec.job_class = fields.text("class");
@@ -46,9 +45,15 @@ JobSpec job_spec_from_json(const nlohmann::json& value) {
   spec.min_ranks = fields.integer_or<int>("min_ranks", 0, 0, kMaxRanks);
   spec.max_ranks = fields.integer_or<int>("max_ranks", 0, 0, kMaxRanks);
   spec.program = fields.text("program");
-  spec.args = fields.texts("args");
+  spec.args = fields.has("args") ? fields.texts("args") : std::vector<std::string>{};
   spec.ckpt_dir = fields.text("ckpt_dir");
   spec.cwd = fields.text("cwd");
+  return spec;
+}
+
+JobSpec job_spec_from_json(const nlohmann::json& value) {
+  const JsonFields fields(value, "job spec", ErrorCode::corrupt);
+  JobSpec spec = job_spec_without_identity(fields);
   spec.uid = fields.integer<uid_t>("uid", 0, kMaxUserId);
   spec.gid = fields.integer<gid_t>("gid", 0, kMaxUserId);
   if (const auto problem = spec_text_problem(spec)) throw Error(ErrorCode::corrupt, "job spec: " + *problem);

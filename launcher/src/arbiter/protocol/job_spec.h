@@ -10,6 +10,10 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+namespace lull {
+class JsonFields;
+}
+
 namespace lull::arbiter {
 
 // The most ranks a job may ask for (and `lull submit --ranks` accepts).
@@ -36,6 +40,11 @@ struct JobSpec {
 };
 
 nlohmann::json to_json(const JobSpec& spec);
+// The fields every JobSpec is read from (a journal record, a submit
+// request), all but uid and gid, which the caller sets: the journal records
+// them, a request may not choose them. "args" may be absent (none).
+// Throws JsonFields' Error for a missing, mistyped or out-of-range field.
+JobSpec job_spec_without_identity(const JsonFields& fields);
 // Throws lull::Error(corrupt) when a field is missing, of the wrong type or
 // out of range, or when spec_text_problem() finds one.
 JobSpec job_spec_from_json(const nlohmann::json& value);

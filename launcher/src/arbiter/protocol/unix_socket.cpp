@@ -29,15 +29,15 @@ sockaddr_un address_of(const std::filesystem::path& path) {
   return address;
 }
 
-int connect_to(const std::filesystem::path& path) {
+// An empty UniqueFd, errno set, when nobody listens there.
+UniqueFd connect_to(const std::filesystem::path& path) {
   const sockaddr_un address = address_of(path);
-  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw_errno("socket", path.string());
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) throw_errno("socket", path.string());
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     const int err = errno;
-    ::close(fd);
+    fd.reset();
     errno = err;
-    return -1;
   }
   return fd;
 }
@@ -48,9 +48,7 @@ UniqueFd listen_on_socket(const std::filesystem::path& path, std::optional<gid_t
   struct stat info {};
   if (::lstat(path.c_str(), &info) == 0) {
     if (!S_ISSOCK(info.st_mode)) throw Error(ErrorCode::invalid_argument, path.string() + " exists and is not a socket");
-    const int live = connect_to(path);
-    if (live >= 0) {
-      ::close(live);
+    if (connect_to(path).valid()) {
       throw Error(ErrorCode::invalid_argument, "another arbiter is running on " + path.string());
     }
     if (::unlink(path.c_str()) != 0) throw_errno("unlink", path.string());
@@ -78,7 +76,7 @@ PeerCredentials peer_credentials(int fd) {
 }
 
 std::string ask_arbiter(const std::filesystem::path& path, const std::string& request, int timeout_seconds) {
-  const UniqueFd fd(connect_to(path));
+  const UniqueFd fd = connect_to(path);
   if (!fd.valid()) {
     const int err = errno;
     const std::string how = err == ENOENT || err == ECONNREFUSED

@@ -9,7 +9,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <ranges>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "lull/base/bounded_text.h"
 #include "lull/base/names.h"
@@ -20,9 +24,8 @@ namespace {
 
 template <typename Items>
 std::string known_names(const Items& items) {
-  std::string text;
-  for (const auto& item : items) text += (text.empty() ? "" : ", ") + item.name;
-  return text.empty() ? "none" : text;
+  if (items.empty()) return "none";
+  return fmt::to_string(fmt::join(items | std::views::transform([](const auto& item) { return item.name; }), ", "));
 }
 
 bool in_groups(const JobSpec& spec, gid_t group) {
