@@ -81,8 +81,16 @@ std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& pa
 
 namespace {
 
-std::string acknowledgement_prefix(const std::filesystem::path& notice_file) {
-  return notice_file.filename().string() + ".taken-";
+// The markers ranks leave beside the notice file (see the header):
+//   <notice file>.<kind>-<rank>-of-<world size>[-at-<step>]
+struct RankMarker {
+  int rank = 0;
+  int world_size = 1;
+  std::optional<std::uint64_t> step;  // acknowledgements only
+};
+
+std::string marker_prefix(const std::filesystem::path& notice_file, std::string_view kind) {
+  return notice_file.filename().string() + "." + std::string(kind) + "-";
 }
 
 // Consumes the decimal number at the front of `text`, then `separator`.
@@ -97,33 +105,42 @@ std::optional<Number> take_number(std::string_view& text, std::string_view separ
   return value;
 }
 
-// "<rank>-of-<world size>-at-<step>", nothing more.
-std::optional<NoticeTaken> parse_acknowledgement(std::string_view text) {
+// "<rank>-of-<world size>", then "-at-<step>" when `with_step`, nothing more.
+std::optional<RankMarker> parse_marker(std::string_view text, bool with_step) {
   const auto rank = take_number<int>(text, "-of-");
-  const auto world_size = rank ? take_number<int>(text, "-at-") : std::nullopt;
-  const auto step = world_size ? take_number<std::uint64_t>(text, "") : std::nullopt;
-  if (!step || !text.empty() || *rank < 0 || *world_size <= 0 || *rank >= *world_size) return std::nullopt;
-  return NoticeTaken{*rank, *world_size, *step};
+  const auto world_size = rank ? take_number<int>(text, with_step ? "-at-" : "") : std::nullopt;
+  if (!world_size || *rank < 0 || *world_size <= 0 || *rank >= *world_size) return std::nullopt;
+  RankMarker marker{*rank, *world_size, std::nullopt};
+  if (with_step && !(marker.step = take_number<std::uint64_t>(text, ""))) return std::nullopt;
+  if (!text.empty()) return std::nullopt;
+  return marker;
 }
 
-}  // namespace
-
-void acknowledge_notice(const std::filesystem::path& notice_file, const NoticeTaken& taken) {
-  if (taken.world_size <= 0 || taken.rank < 0 || taken.rank >= taken.world_size) {
-    throw Error(ErrorCode::invalid_argument, "notice acknowledgement of rank " + std::to_string(taken.rank) +
-                                                 " in a world of " + std::to_string(taken.world_size));
+void leave_marker(const std::filesystem::path& notice_file, std::string_view kind, const RankMarker& marker) {
+  if (marker.world_size <= 0 || marker.rank < 0 || marker.rank >= marker.world_size) {
+    throw Error(ErrorCode::invalid_argument, "notice " + std::string(kind) + " marker of rank " +
+                                                 std::to_string(marker.rank) + " in a world of " +
+                                                 std::to_string(marker.world_size));
   }
-  const std::filesystem::path path =
-      notice_file.parent_path() / (acknowledgement_prefix(notice_file) + std::to_string(taken.rank) + "-of-" +
-                                   std::to_string(taken.world_size) + "-at-" + std::to_string(taken.step));
+  std::string name = marker_prefix(notice_file, kind) + std::to_string(marker.rank) + "-of-" +
+                     std::to_string(marker.world_size);
+  if (marker.step) name += "-at-" + std::to_string(*marker.step);
+  const std::filesystem::path path = notice_file.parent_path() / name;
   const UniqueFd created(::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
   if (!created.valid()) throw_errno("open", path.string());
 }
 
-NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path& notice_file) noexcept {
-  NoticeAcknowledgements found;
+// The markers of `kind` of the largest world size reported.
+struct WorldMarkers {
+  int world_size = 0;
+  int ranks = 0;
+  std::optional<std::uint64_t> first_step;
+};
+
+WorldMarkers read_markers(const std::filesystem::path& notice_file, std::string_view kind, bool with_step) noexcept {
+  WorldMarkers found;
   try {
-    const std::string prefix = acknowledgement_prefix(notice_file);
+    const std::string prefix = marker_prefix(notice_file, kind);
     const std::filesystem::path dir = notice_file.has_parent_path() ? notice_file.parent_path() : ".";
     std::map<int, std::set<int>, std::greater<>> ranks_by_world_size;
     std::map<int, std::uint64_t> first_step_by_world_size;
@@ -131,21 +148,47 @@ NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path&
     for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
       const std::string name = it->path().filename().string();
       if (name.compare(0, prefix.size(), prefix) != 0) continue;
-      const auto taken = parse_acknowledgement(std::string_view(name).substr(prefix.size()));
-      if (!taken) continue;
-      ranks_by_world_size[taken->world_size].insert(taken->rank);
-      auto [step, fresh] = first_step_by_world_size.try_emplace(taken->world_size, taken->step);
-      if (!fresh && taken->step < step->second) step->second = taken->step;
+      const auto marker = parse_marker(std::string_view(name).substr(prefix.size()), with_step);
+      if (!marker) continue;
+      ranks_by_world_size[marker->world_size].insert(marker->rank);
+      if (!marker->step) continue;
+      auto [step, fresh] = first_step_by_world_size.try_emplace(marker->world_size, *marker->step);
+      if (!fresh && *marker->step < step->second) step->second = *marker->step;
     }
     if (ranks_by_world_size.empty()) return found;
     const auto& [world_size, ranks] = *ranks_by_world_size.begin();
     found.world_size = world_size;
     found.ranks = static_cast<int>(ranks.size());
-    found.first_step = first_step_by_world_size[world_size];
+    if (auto step = first_step_by_world_size.find(world_size); step != first_step_by_world_size.end()) {
+      found.first_step = step->second;
+    }
   } catch (...) {  // out of memory while listing: as if there were none
     return {};
   }
   return found;
+}
+
+constexpr std::string_view kReadyMarker = "ready";
+constexpr std::string_view kTakenMarker = "taken";
+
+}  // namespace
+
+void mark_ready_for_notice(const std::filesystem::path& notice_file, int rank, int world_size) {
+  leave_marker(notice_file, kReadyMarker, {rank, world_size, std::nullopt});
+}
+
+NoticeReadiness read_notice_readiness(const std::filesystem::path& notice_file) noexcept {
+  const WorldMarkers markers = read_markers(notice_file, kReadyMarker, false);
+  return {markers.world_size, markers.ranks};
+}
+
+void acknowledge_notice(const std::filesystem::path& notice_file, const NoticeTaken& taken) {
+  leave_marker(notice_file, kTakenMarker, {taken.rank, taken.world_size, taken.step});
+}
+
+NoticeAcknowledgements read_notice_acknowledgements(const std::filesystem::path& notice_file) noexcept {
+  const WorldMarkers markers = read_markers(notice_file, kTakenMarker, true);
+  return {markers.world_size, markers.ranks, markers.first_step};
 }
 
 }  // namespace lull

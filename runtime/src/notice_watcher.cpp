@@ -48,16 +48,32 @@ NoticeWatcher::~NoticeWatcher() {
   }
 }
 
-void NoticeWatcher::acknowledge(int rank, int world_size, std::uint64_t step) noexcept {
-  if (options_.notice_file.empty()) return;
+namespace {
+
+// Leaves a marker beside the notice file with `leave`; a failure is a warning.
+template <typename Leave>
+void leave_marker_or_warn(const std::filesystem::path& notice_file, const char* what, Leave leave) noexcept {
+  if (notice_file.empty()) return;
   try {
-    acknowledge_notice(options_.notice_file, {rank, world_size, step});
+    leave();
   } catch (const std::exception& e) {
     try {
-      log::warn(std::string("could not acknowledge the notice beside its file: ") + e.what());
+      log::warn(std::string("could not ") + what + " beside the notice file: " + e.what());
     } catch (...) {  // logging failed too: nothing more to do
     }
   }
+}
+
+}  // namespace
+
+void NoticeWatcher::mark_ready(int rank, int world_size) noexcept {
+  leave_marker_or_warn(options_.notice_file, "mark this rank ready for the notice",
+                       [&] { mark_ready_for_notice(options_.notice_file, rank, world_size); });
+}
+
+void NoticeWatcher::acknowledge(int rank, int world_size, std::uint64_t step) noexcept {
+  leave_marker_or_warn(options_.notice_file, "acknowledge the notice",
+                       [&] { acknowledge_notice(options_.notice_file, {rank, world_size, step}); });
 }
 
 void NoticeWatcher::take(const PreemptionNotice& notice) {

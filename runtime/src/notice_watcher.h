@@ -53,6 +53,14 @@ class NoticeWatcher {
   // True once a signal has been caught (cheap; async-signal-safe flag read).
   static bool signal_seen() noexcept;
 
+  // Tells `lull run` (through a ready marker beside the notice file; see
+  // lull/base/notice_file.h) that this process, rank `rank` of
+  // `world_size`, handles the notice signals and polls the file, so that a
+  // signal can no longer kill it. Call once the rank is known. Does nothing
+  // without a notice file. Never throws: a failure is logged as a warning,
+  // and lull run then keeps to the file.
+  void mark_ready(int rank, int world_size) noexcept;
+
   // Tells `lull run` (through an acknowledgement beside the notice file; see
   // lull/base/notice_file.h) that this rank took the notice at `step`.
   // Does nothing without a notice file. Never throws: a failure is logged

@@ -64,6 +64,8 @@ class Runtime::Impl {
       throw Error(ErrorCode::invalid_argument, "no snapshot directory: set RuntimeOptions::ckpt_dir or LULL_CKPT_DIR");
     }
     open_store();
+    // From here a notice signal only sets the watcher's flag: lull run may send it.
+    watcher_.mark_ready(comm_.rank(), comm_.size());
   }
 
   detail::StateRegistry& registry() { return registry_; }

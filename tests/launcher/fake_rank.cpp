@@ -1,6 +1,6 @@
 // fake_rank: a stand-in for one rank of a training job, for the `lull run`
 // tests. It reports what it sees to <report-dir>/rank-<r>.txt (r from
-// OMPI_COMM_WORLD_RANK, else 0), one line per fact:
+// OMPI_COMM_WORLD_RANK, else RANK as torchrun sets it, else 0), one line per fact:
 //   env NAME=value              the LULL_* variables at start
 //   notice_file_at_start absent|present
 //   signal N                    written by the signal handler itself
@@ -10,7 +10,10 @@
 //   committed S                 it committed snapshot step S (--commit-step)
 //   exit N                      it is about to exit with N
 //   orphan PID                  the pid of the --spawn-orphan process
-// and prints "ready rank=R pid=P" on stdout once its handlers are installed.
+// and prints "ready rank=R pid=P" on stdout once its handlers are installed,
+// when it also leaves its ready marker beside the notice file, as the
+// Runtime does (rank R of OMPI_COMM_WORLD_SIZE, else of 1), and reports
+//   marking ready               it is about to leave it
 //
 // Behaviour:
 //   default            on SIGUSR1: read the notice, "checkpoint" for
@@ -19,6 +22,12 @@
 //                      (as the runtime does), without waiting for SIGUSR1
 //   --no-usr1-handler  leave SIGUSR1 at its default action (it kills), as
 //                      mpirun has it while it starts and while it exits
+//                      (its ready marker says otherwise: only lull run's
+//                      look at the handlers protects it)
+//   --ready-after-ms M mark itself ready M ms after "ready" (a rank whose
+//                      Runtime is built late), not at once
+//   --never-ready      leave no ready marker (a program without the runtime)
+//   --term-notice      SIGTERM is a notice too (LULL_NOTICE_SIGNALS=USR1,TERM)
 //   --acknowledge N    on the notice, acknowledge it as rank R of N at step
 //                      --step (default 0), as the runtime does
 //   --commit-step S    on the notice, rank 0 commits a real snapshot of step
@@ -57,6 +66,7 @@ namespace {
 
 int report_fd = -1;
 volatile sig_atomic_t notice_seen = 0;
+volatile sig_atomic_t term_is_notice = 0;
 
 // Async-signal-safe: "signal N\n" with write().
 void record_signal(int number) {
@@ -72,12 +82,25 @@ void record_signal(int number) {
 
 void on_signal(int number) {
   record_signal(number);
-  if (number == SIGUSR1) notice_seen = 1;
+  if (number == SIGUSR1 || (number == SIGTERM && term_is_notice != 0)) notice_seen = 1;
 }
 
 void report(const std::string& line) {
   const std::string text = line + "\n";
   if (report_fd >= 0) [[maybe_unused]] ssize_t ignored = ::write(report_fd, text.data(), text.size());
+}
+
+void mark_ready(int rank) {
+  const char* path = std::getenv(lull::kNoticeFileEnv);
+  const char* world_text = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (world_text == nullptr) world_text = std::getenv("WORLD_SIZE");  // started as torchrun starts workers
+  if (path == nullptr) return;
+  report("marking ready");  // before the marker: a signal it lets through comes after this line
+  try {
+    lull::mark_ready_for_notice(path, rank, world_text != nullptr ? std::atoi(world_text) : 1);
+  } catch (const lull::Error& e) {
+    report(std::string("mark ready failed ") + e.what());
+  }
 }
 
 void install(int number) {
@@ -168,6 +191,9 @@ int main(int argc, char** argv) {
   bool poll_notice = false;
   bool usr1_handler = true;
   bool die_of_notice_signal = false;
+  bool term_notice = false;
+  bool never_ready = false;
+  int ready_after_ms = 0;
   NoticeActions actions;
   std::optional<double> exit_at_unix;
   int notice_exit = 75;
@@ -189,6 +215,9 @@ int main(int argc, char** argv) {
     else if (arg == "--spawn-orphan") orphan = true;
     else if (arg == "--poll-notice") poll_notice = true;
     else if (arg == "--no-usr1-handler") usr1_handler = false;
+    else if (arg == "--ready-after-ms") ready_after_ms = std::stoi(value());
+    else if (arg == "--term-notice") term_notice = true;
+    else if (arg == "--never-ready") never_ready = true;
     else if (arg == "--die-of-notice-signal") die_of_notice_signal = true;
     else if (arg == "--acknowledge") actions.acknowledge_world = std::stoi(value());
     else if (arg == "--step") actions.step = std::stoull(value());
@@ -204,6 +233,7 @@ int main(int argc, char** argv) {
     }
   }
   const char* rank_text = std::getenv("OMPI_COMM_WORLD_RANK");
+  if (rank_text == nullptr) rank_text = std::getenv("RANK");
   const int rank = rank_text != nullptr ? std::atoi(rank_text) : 0;
   const std::string report_path = report_dir + "/rank-" + std::to_string(rank) + ".txt";
   report_fd = ::open(report_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -214,9 +244,10 @@ int main(int argc, char** argv) {
 
   if (usr1_handler) install(SIGUSR1);
   install(SIGUSR2);
-  if (ignore_term) install(SIGTERM);
+  term_is_notice = term_notice ? 1 : 0;
+  if (ignore_term || term_notice) install(SIGTERM);
   for (const char* name : {"LULL_JOB", "LULL_CKPT_DIR", "LULL_GRACE_SECONDS", "LULL_EVERY_STEPS",
-                           "LULL_EVERY_SECONDS", "LULL_NOTICE_FILE"}) {
+                           "LULL_EVERY_SECONDS", "LULL_NOTICE_FILE", "LULL_NOTICE_SIGNALS"}) {
     const char* v = std::getenv(name);
     if (v != nullptr) report(std::string("env ") + name + "=" + v);
   }
@@ -225,8 +256,14 @@ int main(int argc, char** argv) {
          (notice_path != nullptr && ::access(notice_path, F_OK) == 0 ? "present" : "absent"));
   if (orphan) spawn_orphan();
   report("ready");
+  bool marked_ready = never_ready;
+  if (!marked_ready && ready_after_ms == 0) {
+    mark_ready(rank);
+    marked_ready = true;
+  }
   std::printf("ready rank=%d pid=%d\n", rank, static_cast<int>(::getpid()));
   std::fflush(stdout);
+  const auto ready_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(ready_after_ms);
 
   if (exit_now) return *exit_now;
   if (raise_now) {
@@ -236,6 +273,10 @@ int main(int argc, char** argv) {
   bool notice_handled = false;
   for (;;) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (!marked_ready && std::chrono::steady_clock::now() >= ready_at) {
+      marked_ready = true;
+      mark_ready(rank);
+    }
     if ((notice_seen != 0 || (poll_notice && notice_file_exists())) && !notice_handled) {
       notice_handled = true;
       take_notice(actions, rank);

@@ -124,6 +124,36 @@ TEST(RunExitCode, KilledByTheNoticeSignalWithoutProofOfACleanStopIsAFailure) {
   EXPECT_EQ(judge_run(segv, 269, "mpirun").exit_code, 128 + SIGSEGV);
 }
 
+// torchrun reports workers that exited 75 as a failure (exit 1): after
+// the ranks took the notice and committed, the job is still resumable.
+TEST(RunExitCode, ALauncherFailingAfterTheRanksStoppedForTheNoticeIsResumable) {
+  SupervisorOutcome torchrun = exited(1);
+  torchrun.notice_sent = true;
+  torchrun.notice_signal = SIGTERM;
+  torchrun.notice_taken = {2, 2, 7};
+  EXPECT_TRUE(judged_by_snapshot(torchrun));
+  RunVerdict v = judge_run(torchrun, 7, "torchrun");
+  EXPECT_EQ(v.exit_code, 75);
+  EXPECT_EQ(v.meaning,
+            "preempted; torchrun exited with 1 after every rank (2) had taken the notice; resumable from snapshot "
+            "step 7");
+  // No snapshot, or none at or after the step the one rank seen took it at: a failure.
+  EXPECT_EQ(judge_run(torchrun, std::nullopt, "torchrun").exit_code, 1);
+  torchrun.notice_taken = {2, 1, 7};
+  EXPECT_EQ(judge_run(torchrun, 5, "torchrun").exit_code, 1);
+  // No rank took the notice: the launcher's failure is the job's.
+  torchrun.notice_taken = {};
+  EXPECT_FALSE(judged_by_snapshot(torchrun));
+  EXPECT_EQ(judge_run(torchrun, 7, "torchrun").exit_code, 1);
+  // Killed by the notice signal it was sent (SIGTERM here), after every rank took the notice.
+  SupervisorOutcome term = killed(SIGTERM, false);
+  term.notice_sent = true;
+  term.notice_signalled = true;
+  term.notice_signal = SIGTERM;
+  term.notice_taken = {2, 2, 7};
+  EXPECT_EQ(judge_run(term, 7, "launcher").exit_code, 75);
+}
+
 TEST(RunExitCode, ExecFailures) {
   SupervisorOutcome missing;
   missing.exec_error = ENOENT;
@@ -174,6 +204,30 @@ TEST(RunEnvironment, MpirunSigkillDelayDefaultsToZeroUnlessTheUserSetIt) {
   env = child_environment(s, "/n.json", user_set);
   EXPECT_NE(std::find(env.begin(), env.end(), "OMPI_MCA_odls_base_sigkill_timeout=3"), env.end());
   EXPECT_EQ(std::find(env.begin(), env.end(), "OMPI_MCA_odls_base_sigkill_timeout=0"), env.end());
+}
+
+TEST(RunEnvironment, NoticeSignalNamesAndWhatTheRanksAreTold) {
+  EXPECT_EQ(parse_notice_signal("USR1"), SIGUSR1);
+  EXPECT_EQ(parse_notice_signal("sigusr1"), SIGUSR1);
+  EXPECT_EQ(parse_notice_signal("TERM"), SIGTERM);
+  EXPECT_EQ(parse_notice_signal("SIGTERM"), SIGTERM);
+  EXPECT_EQ(parse_notice_signal("none"), 0);
+  for (const char* bad : {"KILL", "", "USR2", "15", "SIG"}) {
+    EXPECT_THROW(parse_notice_signal(bad), Error) << bad;
+  }
+  RunSettings s;
+  s.job = "llm";
+  const char* plain[] = {"PATH=/usr/bin", nullptr};
+  auto env = child_environment(s, "/n.json", plain);
+  EXPECT_EQ(std::find_if(env.begin(), env.end(), [](const std::string& e) { return e.rfind("LULL_NOTICE_SIGNALS=", 0) == 0; }),
+            env.end());
+  s.notice_signal = SIGTERM;
+  env = child_environment(s, "/n.json", plain);
+  EXPECT_NE(std::find(env.begin(), env.end(), "LULL_NOTICE_SIGNALS=USR1,TERM"), env.end());
+  const char* user_set[] = {"LULL_NOTICE_SIGNALS=TERM", nullptr};
+  env = child_environment(s, "/n.json", user_set);
+  EXPECT_NE(std::find(env.begin(), env.end(), "LULL_NOTICE_SIGNALS=TERM"), env.end());
+  EXPECT_EQ(std::find(env.begin(), env.end(), "LULL_NOTICE_SIGNALS=USR1,TERM"), env.end());
 }
 
 TEST(RunEnvironment, SnapshotDirectoryIsMadeAbsoluteAndPrivate) {
@@ -288,6 +342,44 @@ TEST(NoticeAcknowledgements, MalformedNamesAndOutOfRangeRanksAreIgnoredOrRefused
   EXPECT_FALSE(taken.from_every_rank());
   // A directory that cannot be listed has none.
   EXPECT_EQ(read_notice_acknowledgements("/nonexistent/notice.json").ranks, 0);
+}
+
+// ---- ready markers beside the notice file ----
+
+TEST(NoticeReadiness, CountDistinctReadyRanksOfOneWorld) {
+  test::ScratchDir scratch("run-ready");
+  const std::filesystem::path notice = scratch.path() / "notice.json";
+  EXPECT_FALSE(read_notice_readiness(notice).from_every_rank());
+  EXPECT_EQ(read_notice_readiness(notice).world_size, 0);
+  mark_ready_for_notice(notice, 1, 2);
+  mark_ready_for_notice(notice, 1, 2);  // again: still one rank
+  EXPECT_TRUE(std::filesystem::exists(scratch.path() / "notice.json.ready-1-of-2"));
+  NoticeReadiness ready = read_notice_readiness(notice);
+  EXPECT_EQ(ready.world_size, 2);
+  EXPECT_EQ(ready.ranks, 1);
+  EXPECT_FALSE(ready.from_every_rank());
+  // Acknowledgements are not ready markers, nor the other way round.
+  acknowledge_notice(notice, {0, 2, 3});
+  EXPECT_FALSE(read_notice_readiness(notice).from_every_rank());
+  EXPECT_EQ(read_notice_acknowledgements(notice).ranks, 1);
+  mark_ready_for_notice(notice, 0, 2);
+  EXPECT_TRUE(read_notice_readiness(notice).from_every_rank());
+  EXPECT_EQ(read_notice_readiness(scratch.path() / "other.json").ranks, 0);
+}
+
+TEST(NoticeReadiness, MalformedNamesAndOutOfRangeRanksAreIgnoredOrRefused) {
+  test::ScratchDir scratch("run-ready-bad");
+  const std::filesystem::path notice = scratch.path() / "notice.json";
+  for (const char* name : {"notice.json.ready-2-of-2", "notice.json.ready--1-of-2", "notice.json.ready-0-of-0",
+                           "notice.json.ready-0-of-1-at-3", "notice.json.ready-0-of-", "notice.json.ready-0-of-1x",
+                           "notice.json.ready-99999999999-of-1", "notice.jsonready-0-of-1"}) {
+    std::ofstream(scratch.path() / name) << "";
+  }
+  EXPECT_EQ(read_notice_readiness(notice).ranks, 0);
+  EXPECT_THROW(mark_ready_for_notice(notice, 2, 2), Error);
+  EXPECT_THROW(mark_ready_for_notice(notice, -1, 2), Error);
+  EXPECT_THROW(mark_ready_for_notice(notice, 0, 0), Error);
+  EXPECT_EQ(read_notice_readiness("/nonexistent/notice.json").ranks, 0);
 }
 
 }  // namespace

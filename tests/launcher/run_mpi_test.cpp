@@ -1,5 +1,5 @@
 // `lull run` over a real mpirun with two fake_ranks: the notice reaches
-// both ranks, and the race of the held-back SIGUSR1 with ranks that exit 75.
+// both ranks, and the race of the held SIGUSR1 with ranks that exit 75.
 #include <signal.h>
 
 #include <chrono>
@@ -64,10 +64,11 @@ TEST_F(LullRunMpi, NoticeReachesBothRanksThroughMpirunAndTheJobExits75) {
 }
 
 // The real race: two ranks take the notice from the file and exit 75 right
-// around the moment lull run's held-back SIGUSR1 is due (the job 1.5 s
-// old), so that mpirun may be exiting then. Every run must be a clean 75,
-// never "mpirun was killed by SIGUSR1": with acknowledgements, and without
-// (then only lull run's look at mpirun's handler protects it).
+// around the moment lull run's held SIGUSR1 is due (the ranks mark
+// themselves ready 1.5 s after they start), so that mpirun may be exiting
+// then. Every run must be a clean 75, never "mpirun was killed by SIGUSR1":
+// with acknowledgements, and without (then only lull run's look at mpirun's
+// handler protects it).
 TEST_F(LullRunMpi, RanksExitingAsTheHeldSignalIsDueNeverMakeItAFailure) {
   ::setenv("OMPI_MCA_odls_base_sigkill_timeout", "0", 1);  // lull run's own default: mpirun exits at once
   for (const bool acknowledged : {false, true}) {
@@ -76,7 +77,7 @@ TEST_F(LullRunMpi, RanksExitingAsTheHeldSignalIsDueNeverMakeItAFailure) {
       char exit_at[32];
       std::snprintf(exit_at, sizeof exit_at, "%.3f", unix_now() + 1.5 + offset);
       std::vector<std::string> command{kMpirun,         "-np",       "2", kFakeRank, "--report", scratch.path().string(),
-                                       "--poll-notice", "--exit-at", exit_at};
+                                       "--poll-notice", "--exit-at", exit_at, "--ready-after-ms", "1500"};
       if (acknowledged) command.insert(command.end(), {"--acknowledge", "2"});
       ChildProcess run(run_args({"--grace", "20"}, command));
       ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 30s)) << context(run, scratch.path());

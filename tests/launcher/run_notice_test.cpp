@@ -4,6 +4,7 @@
 // is fake_rank, which reports what it saw to a file per rank.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -86,15 +87,47 @@ TEST(LullRun, NoticeFollowedByFailureKeepsTheFailureCode) {
   EXPECT_EQ(exit_code(status), 3) << describe_status(status) << "\n" << context(run, scratch.path());
 }
 
-// ---- the notice's SIGUSR1 never turns a clean preemption into a failure ----------
+// ---- the notice's signal waits until every rank is ready for it --------------------
 //
-// lull run holds its SIGUSR1 while the job is young (1.5 s). Meanwhile the
-// ranks may take the notice from the file, commit and exit 75 — and mpirun,
-// exiting, has restored SIGUSR1's default action: the held-back signal would
-// kill it ("mpirun was killed by SIGUSR1", exit 138, for a resumable job).
+// A signal that reaches a rank still starting (Python's `import torch`,
+// MPI_Init) kills it, or interrupts a system call it cannot restart. The
+// Runtime marks its rank ready beside the notice file once its handlers are
+// installed; until every rank has, the notice file alone carries the notice.
+
+// However long the rank takes to get ready, the signal comes after, never before.
+TEST(LullRunNoticeSignal, IsHeldUntilEveryRankIsReady) {
+  ScratchDir scratch("run-usr1-ready");
+  ChildProcess run(run_args({"--grace", "20"}, fake(scratch.path(), {"--ready-after-ms", "1500"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(30s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  const std::vector<std::string> lines = report_lines(scratch.path(), 0);
+  const auto marking = std::find(lines.begin(), lines.end(), "marking ready");
+  const auto signalled = std::find(lines.begin(), lines.end(), "signal " + std::to_string(SIGUSR1));
+  ASSERT_NE(marking, lines.end()) << context(run, scratch.path());
+  ASSERT_NE(signalled, lines.end()) << "the notice's signal never came\n" << context(run, scratch.path());
+  EXPECT_LT(marking, signalled) << "the signal came before the rank was ready\n" << context(run, scratch.path());
+  EXPECT_NE(run.err().find("SIGUSR1 held: no rank has marked itself ready for it yet"), std::string::npos)
+      << run.err();
+  EXPECT_NE(run.err().find("SIGUSR1 sent to pid"), std::string::npos) << run.err();
+}
+
+// A program that never marks itself ready (it does not use the runtime)
+// gets the notice through the file alone.
+TEST(LullRunNoticeSignal, ARankNeverReadyGetsTheFileAlone) {
+  ScratchDir scratch("run-usr1-never");
+  ChildProcess run(run_args({"--grace", "20"}, fake(scratch.path(), {"--never-ready", "--poll-notice"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(30s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_TRUE(seen_notice(scratch.path(), 0)) << context(run, scratch.path());
+  EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1))) << context(run, scratch.path());
+}
 
 // A job that takes the notice from the file and has no SIGUSR1 handler
-// through the held-off moment (mpirun as it exits) must never get SIGUSR1.
+// (mpirun as it exits) must never get SIGUSR1, ready marker or not.
 TEST(LullRunNoticeSignal, IsNotSentToACommandWithoutAHandler) {
   ScratchDir scratch("run-usr1-nohandler");
   ChildProcess run(run_args({"--grace", "20"},
@@ -108,31 +141,57 @@ TEST(LullRunNoticeSignal, IsNotSentToACommandWithoutAHandler) {
 }
 
 // Once every rank has acknowledged the notice beside the file, the signal
-// is not needed: lull run does not send it, handler or not.
+// is not needed: lull run does not send it, even once the ranks are ready.
 TEST(LullRunNoticeSignal, IsNotSentOnceEveryRankHasTakenTheNotice) {
-  // Needs the notice to come while the job is young (the signal held back);
-  // on a machine too loaded to start a process in a second, try again.
-  for (int attempt = 1;; ++attempt) {
-    ScratchDir scratch("run-usr1-acked");
-    const auto spawned = Clock::now();
-    ChildProcess run(run_args({"--grace", "20"}, fake(scratch.path(), {"--poll-notice", "--acknowledge", "1", "--step",
-                                                                        "12", "--checkpoint-ms", "2500"})));
-    ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
-    run.kill(SIGTERM);
-    if (seconds_since(spawned) > 0.6) {
-      if (attempt < 5) continue;
-      GTEST_SKIP() << "the machine took over 0.6 s to start lull run and a process, 5 times: the notice never "
-                      "came while the job was young enough";
-    }
-    const int status = run.wait(20s);
-    EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
-    EXPECT_EQ(report_value(scratch.path(), 0, "acknowledged "), "0 of 1 at 12") << context(run, scratch.path());
-    EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1)))
-        << "SIGUSR1 sent after every rank had taken the notice\n" << context(run, scratch.path());
-    EXPECT_NE(run.err().find("every rank (1) has taken the notice from the file: no SIGUSR1 sent"), std::string::npos)
-        << run.err();
-    return;
-  }
+  ScratchDir scratch("run-usr1-acked");
+  ChildProcess run(run_args({"--grace", "20"}, fake(scratch.path(), {"--poll-notice", "--acknowledge", "1", "--step",
+                                                                      "12", "--ready-after-ms", "1000",
+                                                                      "--checkpoint-ms", "2500"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(20s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_EQ(report_value(scratch.path(), 0, "acknowledged "), "0 of 1 at 12") << context(run, scratch.path());
+  EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1)))
+      << "SIGUSR1 sent after every rank had taken the notice\n" << context(run, scratch.path());
+  EXPECT_NE(run.err().find("every rank (1) has taken the notice from the file: no SIGUSR1 sent"), std::string::npos)
+      << run.err();
+}
+
+// ---- --notice-signal: the signal that suits the launcher, or none -----------------
+
+TEST(LullRunNoticeSignal, NoneSendsNoSignalTheFileCarriesTheNotice) {
+  ScratchDir scratch("run-signal-none");
+  ChildProcess run(run_args({"--grace", "20", "--notice-signal", "none"}, fake(scratch.path(), {"--poll-notice"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(20s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_TRUE(seen_notice(scratch.path(), 0)) << context(run, scratch.path());
+  EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1))) << context(run, scratch.path());
+  EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM))) << context(run, scratch.path());
+  EXPECT_NE(run.err().find("no signal, --notice-signal none"), std::string::npos) << run.err();
+}
+
+TEST(LullRunNoticeSignal, TermIsSentInsteadAndTheRanksAreToldItIsTheNotice) {
+  ScratchDir scratch("run-signal-term");
+  ChildProcess run(run_args({"--grace", "20", "--notice-signal", "sigterm"}, fake(scratch.path(), {"--term-notice"})));
+  ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 10s)) << context(run, scratch.path());
+  run.kill(SIGTERM);
+  const int status = run.wait(20s);
+  EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+  EXPECT_TRUE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGTERM))) << context(run, scratch.path());
+  EXPECT_FALSE(report_value(scratch.path(), 0, "signal " + std::to_string(SIGUSR1))) << context(run, scratch.path());
+  EXPECT_EQ(report_value(scratch.path(), 0, "env LULL_NOTICE_SIGNALS="), "USR1,TERM") << context(run, scratch.path());
+  EXPECT_NE(run.err().find("SIGTERM sent to pid"), std::string::npos) << run.err();
+}
+
+TEST(LullRunNoticeSignal, AnUnknownSignalIsACommandLineError) {
+  ScratchDir scratch("run-signal-bad");
+  ChildProcess run(run_args({"--notice-signal", "KILL"}, fake(scratch.path())));
+  const int status = run.wait(20s);
+  EXPECT_EQ(exit_code(status), 2) << describe_status(status) << "\n" << run.err();
+  EXPECT_NE(run.err().find("notice signal \"KILL\" is not one of USR1, TERM, none"), std::string::npos) << run.err();
 }
 
 // The launcher died of the notice's SIGUSR1 anyway (it restored the default
@@ -176,6 +235,38 @@ TEST(LullRunNoticeSignal, ALauncherKilledByItBeforeTheRanksStoppedIsAFailure) {
                              "acknowledged the notice at or before snapshot step 5"),
               std::string::npos)
         << run.err();
+  }
+}
+
+// ---- a launcher like torchrun ------------------------------------------------------
+//
+// torchrun_like.py starts two workers as torchrun does (RANK, WORLD_SIZE,
+// ...), forwards SIGTERM to them, dies of SIGUSR1 and reports workers that
+// exited 75 as a failure (exit 1). Whatever --notice-signal says, the
+// preempted job ends 75: the ranks acknowledged the notice and committed.
+TEST(LullRunTorchrunStyle, APreemptedJobExits75WhateverTheNoticeSignal) {
+  for (const std::string signal : {"TERM", "none", "USR1"}) {
+    SCOPED_TRACE("--notice-signal " + signal);
+    ScratchDir scratch("run-torchrun");
+    const fs::path ckpt = scratch.path() / "ckpt";
+    ChildProcess run(run_args({"--ckpt-dir", ckpt.string(), "--grace", "20", "--notice-signal", signal},
+                              {LULL_TEST_PYTHON, TORCHRUN_LIKE, "--nproc", "2", "--", kFakeRank, "--report",
+                               scratch.path().string(), "--poll-notice", "--term-notice", "--acknowledge", "2",
+                               "--step", "7", "--commit-step", "7", "--checkpoint-ms", "300"}));
+    ASSERT_TRUE(run.wait_for_stdout("ready rank=0", 20s)) << context(run, scratch.path());
+    ASSERT_TRUE(run.wait_for_stdout("ready rank=1", 20s)) << context(run, scratch.path());
+    run.kill(SIGTERM);
+    const int status = run.wait(30s);
+    EXPECT_EQ(exit_code(status), 75) << describe_status(status) << "\n" << context(run, scratch.path());
+    EXPECT_NE(run.err().find("torchrun_like: workers exited [75, 75]"), std::string::npos) << run.err();
+    EXPECT_NE(run.err().find("after every rank (2) had taken the notice; resumable from snapshot step 7"),
+              std::string::npos)
+        << run.err();
+    for (int rank = 0; rank < 2; ++rank) {
+      EXPECT_EQ(report_value(scratch.path(), rank, "exit "), "75") << report_text(scratch.path(), rank);
+      EXPECT_FALSE(report_value(scratch.path(), rank, "signal " + std::to_string(SIGUSR1)))
+          << report_text(scratch.path(), rank);
+    }
   }
 }
 

@@ -55,7 +55,7 @@ bool is_preemption_request(int signal) { return signal == SIGTERM || signal == S
 class Supervision {
  public:
   Supervision(const SupervisorSettings& settings, posix::SignalInbox& inbox, pid_t child)
-      : settings_(settings), inbox_(inbox), child_(child), started_(Clock::now()) {}
+      : settings_(settings), inbox_(inbox), child_(child) {}
 
   // Until COMMAND has been reaped.
   void supervise() {
@@ -125,6 +125,7 @@ class Supervision {
     out.notice_sent = outcome_.notice_sent;
     out.escalated = outcome_.escalated;
     out.notice_signalled = outcome_.notice_signalled;
+    out.notice_signal = settings_.notice_signal;
     if (outcome_.notice_sent) out.notice_taken = read_notice_acknowledgements(settings_.notice_file);
     return out;
   }
@@ -203,17 +204,14 @@ class Supervision {
     term_at_ = Clock::now() + seconds(settings_.grace_seconds);
     const std::string deadline =
         wall_clock_text(notice.deadline_unix) + " (in " + format_seconds(settings_.grace_seconds) + " s)";
-    // Held off, but sent halfway to the deadline at the latest, so that a
-    // short grace period still gives the ranks the signal before escalation.
-    const Clock::time_point due =
-        std::min(started_ + kSignalHoldoff,
-                 Clock::now() + std::chrono::duration_cast<Clock::duration>(seconds(settings_.grace_seconds) / 2));
+    const std::string signal = settings_.notice_signal == 0 ? "" : posix::signal_name(settings_.notice_signal);
     log::info(what + ": preemption notice sent (the notice file" +
-              (Clock::now() >= due ? ", SIGUSR1 to pid " + std::to_string(child_)
-                                   : " now, SIGUSR1 to pid " + std::to_string(child_) + " in " +
-                                         seconds_text(due - Clock::now()) + ", the job being young") +
+              (signal.empty() ? "; no signal, --notice-signal none"
+                              : ", then " + signal + " to pid " + std::to_string(child_) +
+                                    " once every rank is ready for it") +
               "), deadline " + deadline);
-    notice_signal_.emplace(child_, settings_.notice_file, due);
+    if (settings_.notice_signal == 0) return;
+    notice_signal_.emplace(child_, settings_.notice_file, settings_.notice_signal);
     tend_notice_signal();
   }
 
@@ -280,19 +278,12 @@ class Supervision {
     for (reap(); !no_children_ && Clock::now() < give_up; reap()) ::usleep(5000);
   }
 
-  // A SIGUSR1 that reaches mpirun or a rank before it has installed its
-  // handler kills it (the default action). In a job's first moments the
-  // notice file alone carries the notice (the runtime polls it every 100 ms);
-  // the signal follows once the job has had time to set up.
-  static constexpr std::chrono::milliseconds kSignalHoldoff{1500};
-
   const SupervisorSettings& settings_;
   posix::SignalInbox& inbox_;
   pid_t child_;
-  Clock::time_point started_;
   State outcome_;
   int requests_ = 0;
-  std::optional<NoticeSignal> notice_signal_;   // the notice's SIGUSR1, once there is a notice
+  std::optional<NoticeSignal> notice_signal_;   // the notice's signal, once there is a notice
   std::optional<Clock::time_point> signal_at_;  // when to tend it next
   std::optional<Clock::time_point> term_at_;
   std::optional<Clock::time_point> kill_at_;

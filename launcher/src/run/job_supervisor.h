@@ -5,25 +5,24 @@
 // Signals lull run handles (all read from a SignalInbox in one poll loop; no
 // signal handlers):
 //   SIGTERM, SIGINT, SIGHUP  a preemption request. The first one writes the
-//       notice file (deadline = now + grace) and only THEN sends SIGUSR1 to
-//       COMMAND's process (mpirun forwards SIGUSR1 to every rank; a raw
-//       SIGTERM would make Open MPI kill the ranks ~2 s later, so none is
-//       forwarded before the grace period is spent). The second is logged
-//       and changes nothing. The third stops the job now: escalation starts
-//       at once instead of at the deadline. SIGHUP is not read when lull run
-//       was started with it ignored (nohup).
-//       The notice's SIGUSR1 is held while the job is young (see
-//       kSignalHoldoff), and never sent when it is not needed or would kill
-//       part of the job (notice_signal.h: every rank acknowledged the
-//       notice, a rank already ended, a process without a handler for it);
-//       the file carries the notice meanwhile.
+//       notice file (deadline = now + grace) and only THEN sends the notice
+//       signal (`notice_signal`: SIGUSR1, which mpirun forwards to every
+//       rank; SIGTERM for a launcher such as torchrun that forwards that
+//       one; or none) to COMMAND's process — once every rank is ready for
+//       it, and never when it is not needed or would kill part of the job
+//       (notice_signal.h); the file carries the notice meanwhile. (A raw
+//       SIGTERM to mpirun would make Open MPI kill the ranks ~2 s later, so
+//       mpirun gets none before the grace period is spent.) The second is
+//       logged and changes nothing. The third stops the job now: escalation
+//       starts at once instead of at the deadline. SIGHUP is not read when
+//       lull run was started with it ignored (nohup).
 //   SIGUSR1, SIGUSR2  forwarded as they are to COMMAND's process (a notice
 //       sent to lull run by hand reaches the ranks the usual way; no notice
 //       file is written, the runtime then uses LULL_GRACE_SECONDS).
 //   SIGCHLD  reaps COMMAND and any orphaned process of the job.
-// COMMAND is expected to be mpirun or the program itself: a shell script
-// in between must `exec` it (or trap USR1), since SIGUSR1 goes to
-// COMMAND's process alone.
+// COMMAND is expected to be mpirun, a launcher that forwards the notice
+// signal, or the program itself: a shell script in between must `exec` it
+// (or trap the signal), since the signal goes to COMMAND's process alone.
 //
 // Escalation, when COMMAND is still running at the deadline (or after the
 // third request): SIGTERM to COMMAND's process group and to every live
@@ -38,6 +37,7 @@
 // One supervisor per process (it reaps every child of the process while
 // run() is active). Not thread-safe.
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <filesystem>
@@ -56,6 +56,7 @@ struct SupervisorSettings {
   std::filesystem::path notice_file;  // written on the first preemption request
   double grace_seconds = 30;          // notice -> escalation
   double kill_after_seconds = 5;      // SIGTERM -> SIGKILL
+  int notice_signal = SIGUSR1;        // sent to COMMAND after the notice file; 0: none
 };
 
 struct SupervisorOutcome {
@@ -63,7 +64,8 @@ struct SupervisorOutcome {
   int wait_status = 0;            // COMMAND's raw wait status
   bool notice_sent = false;       // a preemption request arrived while COMMAND ran
   bool escalated = false;         // COMMAND got SIGTERM/SIGKILL from lull run
-  bool notice_signalled = false;  // lull run sent the notice's SIGUSR1 to COMMAND
+  bool notice_signalled = false;  // lull run sent the notice signal to COMMAND
+  int notice_signal = SIGUSR1;    // which one (SupervisorSettings::notice_signal; 0: none)
   NoticeAcknowledgements notice_taken;  // the ranks' acknowledgements, once COMMAND ended
 };
 

@@ -30,6 +30,17 @@ const CLI::Validator kJobName(
     },
     "NAME");
 
+const CLI::Validator kNoticeSignal(
+    [](std::string& value) -> std::string {
+      try {
+        run::parse_notice_signal(value);
+      } catch (const Error& e) {
+        return e.message();
+      }
+      return {};
+    },
+    "USR1|TERM|none");
+
 }  // namespace
 
 CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
@@ -65,6 +76,11 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
       ->envname("LULL_EVERY_SECONDS")
       ->check(CLI::NonNegativeNumber);
   command->add_option_function<std::string>(
+             "--notice-signal", [&options](const std::string& v) { options.notice_signal = run::parse_notice_signal(v); },
+             "Signal sent to COMMAND after the notice file once every rank is ready for it: USR1 "
+             "(mpirun forwards it; default), TERM (torchrun forwards it), none (the notice file alone)")
+      ->check(kNoticeSignal);
+  command->add_option_function<std::string>(
              "--exit-file", [&options](const std::string& v) { options.exit_file = v; },
              "Also write the exit code and its meaning here (JSON, atomically) before exiting");
   command->add_option("COMMAND", options.command, "The job, e.g. -- mpirun -np 4 ./train --steps 1000")
@@ -76,8 +92,8 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
       "Exit codes: 0 finished, 75 preempted and resumable (run the same command again), "
       "126/127 COMMAND not executable/not found, 1 lull run failed, 2 bad command line, "
       "otherwise COMMAND's own code (128+N when killed by signal N).\n"
-      "Signals: SIGTERM, SIGINT, SIGHUP = preemption notice (notice file, then SIGUSR1 to "
-      "COMMAND); escalation at the deadline: SIGTERM, then SIGKILL after --kill-after, to every "
+      "Signals: SIGTERM, SIGINT, SIGHUP = preemption notice (notice file, then the "
+      "--notice-signal to COMMAND once every rank is ready for it); escalation at the deadline: SIGTERM, then SIGKILL after --kill-after, to every "
       "process of the job. A third SIGTERM/SIGINT escalates at once. SIGUSR1/SIGUSR2 are "
       "forwarded to COMMAND as they are.");
   return command;
@@ -91,6 +107,7 @@ int run_job(const RunOptions& options) {
   settings.kill_after_seconds = options.kill_after_seconds;
   settings.every_steps = options.every_steps;
   settings.every_seconds = options.every_seconds;
+  settings.notice_signal = options.notice_signal;
   run::prepare_run_settings(settings);
   log::set_identity(settings.job, -1);
 
@@ -101,6 +118,7 @@ int run_job(const RunOptions& options) {
   supervisor_settings.notice_file = notice.file();
   supervisor_settings.grace_seconds = settings.grace_seconds;
   supervisor_settings.kill_after_seconds = settings.kill_after_seconds;
+  supervisor_settings.notice_signal = settings.notice_signal;
   // Held until the verdict is logged: see open_supervisor_inbox().
   const std::unique_ptr<posix::SignalInbox> inbox = run::open_supervisor_inbox();
   const run::SupervisorOutcome outcome = run::JobSupervisor(std::move(supervisor_settings)).run(*inbox);

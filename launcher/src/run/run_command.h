@@ -1,6 +1,7 @@
 #pragma once
 // `lull run [--job NAME] [--ckpt-dir DIR] [--grace S] [--kill-after S]
-//           [--every-steps N] [--every-seconds S] [--exit-file PATH] -- COMMAND...`:
+//           [--every-steps N] [--every-seconds S] [--notice-signal USR1|TERM|none]
+//           [--exit-file PATH] -- COMMAND...`:
 // supervises a training job (usually `mpirun -np K ./train ...`).
 //
 // Hands the settings to the ranks through the environment
@@ -37,6 +38,7 @@ struct RunOptions {
   double kill_after_seconds = run::kDefaultKillAfterSeconds;
   std::optional<std::uint64_t> every_steps;
   std::optional<double> every_seconds;
+  int notice_signal = run::kDefaultNoticeSignal;  // 0: none
   std::optional<std::filesystem::path> exit_file;
   std::vector<std::string> command;
 };

@@ -1,11 +1,13 @@
 #include "run/run_environment.h"
 
+#include <cctype>
 #include <charconv>
 #include <map>
 #include <string_view>
 #include <system_error>
 
 #include "lull/base/errno_error.h"
+#include "lull/base/error.h"
 #include "lull/base/names.h"
 #include "lull/base/notice_file.h"
 #include "lull/checkpoint/snapshot_store.h"
@@ -33,6 +35,17 @@ void prepare_run_settings(RunSettings& settings) {
   SnapshotStore store(*settings.ckpt_dir);
 }
 
+int parse_notice_signal(std::string_view text) {
+  std::string name;
+  for (char c : text) name += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name == "NONE") return 0;
+  if (name.rfind("SIG", 0) == 0) name.erase(0, 3);
+  if (name == "USR1") return SIGUSR1;
+  if (name == "TERM") return SIGTERM;
+  throw Error(ErrorCode::invalid_argument,
+              "notice signal \"" + std::string(text) + "\" is not one of USR1, TERM, none");
+}
+
 std::string format_seconds(double seconds) {
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, seconds);
@@ -57,6 +70,8 @@ std::vector<std::string> child_environment(const RunSettings& settings,
   // latency. lull's ranks exit only once their snapshot is committed, so
   // there is nothing left for that second to save.
   std::map<std::string, std::string> defaults{{"OMPI_MCA_odls_base_sigkill_timeout", "0"}};
+  // A launcher sent SIGTERM (torchrun) forwards it to the ranks: to them it is the notice.
+  if (settings.notice_signal == SIGTERM) defaults["LULL_NOTICE_SIGNALS"] = "USR1,TERM";
 
   std::vector<std::string> environment;
   for (const char* const* entry = inherited; entry != nullptr && *entry != nullptr; ++entry) {

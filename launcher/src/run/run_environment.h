@@ -12,6 +12,9 @@
 //   LULL_EVERY_SECONDS   periodic checkpoint every S seconds (only when given)
 //   LULL_NOTICE_FILE     where the preemption notice will appear (notice_file.h);
 //                        the file does not exist until lull run is signalled
+//   LULL_NOTICE_SIGNALS  "USR1,TERM" with --notice-signal TERM, so that the
+//                        ranks take a forwarded SIGTERM as the notice (unless
+//                        the inherited environment sets it)
 // The runtime reads them in RuntimeOptions::from_environment().
 //
 // mpirun hands its environment to the ranks it starts on the local node. Ranks
@@ -21,16 +24,20 @@
 // (or `-x 'LULL_*'`), and the snapshot directory, which holds the notice file,
 // must be on a file system every node sees.
 
+#include <signal.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lull::run {
 
 inline constexpr double kDefaultGraceSeconds = 30;     // the runtime's default too
 inline constexpr double kDefaultKillAfterSeconds = 5;  // SIGTERM -> SIGKILL
+inline constexpr int kDefaultNoticeSignal = SIGUSR1;   // mpirun forwards it to every rank
 
 struct RunSettings {
   std::string job;                                // validated
@@ -39,7 +46,13 @@ struct RunSettings {
   double kill_after_seconds = kDefaultKillAfterSeconds;
   std::optional<std::uint64_t> every_steps;
   std::optional<double> every_seconds;
+  int notice_signal = kDefaultNoticeSignal;       // after the notice file; 0: none
 };
+
+// --notice-signal's value: "USR1" or "TERM" (any case, with or without
+// "SIG") as the signal number, "none" as 0. Throws
+// lull::Error(invalid_argument) naming the accepted values.
+int parse_notice_signal(std::string_view text);
 
 // The job name used when none is given: the last component of the snapshot
 // directory when that is a valid name ("/ckpt/resnet/" -> "resnet"), else

@@ -19,7 +19,17 @@ namespace lull::run {
 namespace {
 
 bool killed_by_notice_signal(const SupervisorOutcome& outcome) {
-  return outcome.notice_signalled && WIFSIGNALED(outcome.wait_status) && WTERMSIG(outcome.wait_status) == SIGUSR1;
+  return outcome.notice_signalled && WIFSIGNALED(outcome.wait_status) &&
+         WTERMSIG(outcome.wait_status) == outcome.notice_signal;
+}
+
+// COMMAND exited with a failure after ranks took the notice: a launcher
+// that reports its workers' 75 as a failure (torchrun). A launcher killed
+// by a signal other than the notice's crashed: that stays a failure.
+bool failed_after_the_notice_was_taken(const SupervisorOutcome& outcome) {
+  const int status = outcome.wait_status;
+  const bool failed = WIFEXITED(status) && WEXITSTATUS(status) != 0 && WEXITSTATUS(status) != kExitPreempted;
+  return outcome.notice_sent && outcome.notice_taken.ranks > 0 && failed;
 }
 
 // Whether the ranks had stopped on `step` because of the notice (see the
@@ -36,7 +46,7 @@ std::optional<std::string> stopped_for_the_notice(const NoticeAcknowledgements& 
 }  // namespace
 
 bool judged_by_snapshot(const SupervisorOutcome& outcome) {
-  return outcome.escalated || killed_by_notice_signal(outcome);
+  return outcome.escalated || killed_by_notice_signal(outcome) || failed_after_the_notice_was_taken(outcome);
 }
 
 RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64_t> resumable_step,
@@ -74,6 +84,12 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
     }
     return {code, "failed: " + signal_how + " and no rank acknowledged the notice at or before snapshot step " +
                       std::to_string(*resumable_step) + ", the newest committed one"};
+  }
+  if (failed_after_the_notice_was_taken(outcome) && resumable_step) {
+    if (auto why = stopped_for_the_notice(outcome.notice_taken, *resumable_step)) {
+      return {kExitPreempted,
+              "preempted; " + how + " after " + *why + "; resumable from snapshot step " + std::to_string(*resumable_step)};
+    }
   }
   return {code, "failed: " + how};
 }

@@ -44,7 +44,8 @@ RunVerdict judge_run(const SupervisorOutcome& outcome, std::optional<std::uint64
                      const std::string& program);
 
 // True when judge_run() needs the committed snapshot to judge `outcome`
-// (lull run stopped COMMAND, or its notice signal killed it).
+// (lull run stopped COMMAND, its notice signal killed it, or it failed
+// after ranks took the notice).
 bool judged_by_snapshot(const SupervisorOutcome& outcome);
 
 // The step of the newest committed snapshot in `ckpt_dir` that a restore of

@@ -3,9 +3,11 @@
 // it is being preempted and by when it must be gone.
 //
 // `lull run` writes it (atomically and durably: lull/base/atomic_file.h)
-// before it sends SIGUSR1, and puts its path in the environment variable
+// before it sends any signal, and puts its path in the environment variable
 // LULL_NOTICE_FILE of the job. The runtime reads it when it sees the signal
-// (or finds the file while polling). Content, one JSON object:
+// (or finds the file while polling, from the moment it is built: a notice
+// that came while the rank was still starting waits there). Content, one
+// JSON object:
 //   {"deadline_unix": 1795338826.25, "grace_seconds": 30.0,
 //    "reason": "SIGTERM to lull run", "issued_unix": 1795338796.25}
 // The deadline is wall-clock (system_clock) seconds since the epoch: the
@@ -48,6 +50,33 @@ PreemptionNotice parse_notice(std::string_view text, std::string_view source);
 // Error(invalid_argument) naming the file and field when it is malformed,
 // not a regular file (never blocks on a FIFO) or too large.
 std::optional<PreemptionNotice> read_notice_file(const std::filesystem::path& path);
+
+// ---- ready markers: which ranks can take the notice's signal ---------------
+//
+// A rank whose handlers for the notice signals are installed and that polls
+// the notice file (the Runtime, once built) leaves an empty file beside it,
+//   <notice file>.ready-<rank>-of-<world size>
+// (e.g. notice.json.ready-3-of-4). `lull run` sends its signal only once
+// every rank has: until then a signal could reach a rank that would die of
+// it or be interrupted in a system call it cannot restart (Python's
+// `import torch`, MPI_Init, a TCP rendezvous), and the file alone carries
+// the notice. Like the acknowledgements below, everything is in the name.
+
+struct NoticeReadiness {
+  int world_size = 0;  // as the ranks reported it (0: none)
+  int ranks = 0;       // distinct ranks that are ready
+
+  bool from_every_rank() const noexcept { return world_size > 0 && ranks == world_size; }
+};
+
+// Leaves rank `rank`'s ready marker beside `notice_file` (which need not
+// exist). Throws the errno mapper's Error; a rank outside [0, world_size) is
+// Error(invalid_argument).
+void mark_ready_for_notice(const std::filesystem::path& notice_file, int rank, int world_size);
+
+// The ready markers beside `notice_file`; names that do not parse are
+// ignored, and of different world sizes only the largest counts. Never throws.
+NoticeReadiness read_notice_readiness(const std::filesystem::path& notice_file) noexcept;
 
 // ---- acknowledgements: which ranks have taken the notice -------------------
 //
