@@ -143,7 +143,7 @@ std::vector<std::uint64_t> apply_retention(FileSystem& fs, const std::filesystem
   std::vector<std::uint64_t> removed;
   int kept_older = 0;
   for (const auto& e : list_snapshots(fs, dir)) {
-    if (e.step >= step) continue;  // newer ones went before the commit point
+    if (e.step >= step) continue;  // newer ones stay (or went before the commit point)
     if (kept_older < keep - 1) {
       ++kept_older;
       continue;
@@ -220,11 +220,11 @@ CommitResult commit_snapshot(const std::filesystem::path& dir, std::uint64_t ste
     fs.remove_all(pending / kLockFile);
     fs.sync_dir(pending);
 
-    // Steps newer than this one belong to a timeline the job left when it
-    // resumed from an older snapshot; readers try the newest step first, so
-    // they go before the commit point.
+    // Steps newer than this one go only when the caller rolls back on
+    // purpose; readers try the newest step first, so they go before the
+    // commit point.
     for (const auto& e : list_snapshots(fs, dir)) {
-      if (e.step <= step) break;
+      if (!options.discard_newer || e.step <= step) break;
       remove_snapshot_dir(fs, dir, e.path.filename().string());
       abandoned.push_back(e.step);
     }

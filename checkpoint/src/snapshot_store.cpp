@@ -109,6 +109,7 @@ SnapshotWriter SnapshotStore::writer(std::uint64_t step, int rank, int world_siz
 CommitResult SnapshotStore::commit(std::uint64_t step, const std::vector<ShardReport>& reports) const {
   CommitOptions options;
   options.keep = options_.keep;
+  options.discard_newer = options_.discard_newer;
   options.fs = options_.fs;
   options.writer_lock = writer_lock_.get();
   return commit_snapshot(dir_, step, reports, options);

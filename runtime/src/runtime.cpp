@@ -61,20 +61,39 @@ class Runtime::Impl {
     validate_name("job name", options_.job);
     log::set_identity(options_.job, comm_.rank());
     if (options_.ckpt_dir.empty()) {
-      throw Error(ErrorCode::invalid_argument, "no snapshot directory: set RuntimeOptions::ckpt_dir or LULL_CKPT_DIR");
+      throw Error(ErrorCode::invalid_argument,
+                  "no snapshot directory: set LULL_CKPT_DIR (or give the directory when creating the runtime)");
     }
     open_store();
     // From here a notice signal only sets the watcher's flag: lull run may send it.
     watcher_.mark_ready(comm_.rank(), comm_.size());
   }
 
-  detail::StateRegistry& registry() { return registry_; }
+  // The registry, to add to: refused once the state is in use (restored or
+  // saved), because a later addition would be missing from what was
+  // restored, or from some snapshots and not others.
+  detail::StateRegistry& registry_to_protect(const std::string& name) {
+    if (restored_) {
+      throw Error(ErrorCode::invalid_argument, "\"" + name + "\" is protected after the restore",
+                  {}, {}, "protect all state before restoring, so that the restore fills it");
+    }
+    if (saving_started_) {
+      throw Error(ErrorCode::invalid_argument, "\"" + name + "\" is protected after the first step ended",
+                  {}, {}, "protect all state before the first step, so that every snapshot holds it");
+    }
+    return registry_;
+  }
   Communicator& comm() { return comm_; }
   int exit_code() const { return exit_code_; }
   const std::string& exit_reason() const { return exit_reason_; }
   std::optional<std::uint64_t> last_committed() const { return last_committed_; }
 
   std::uint64_t restore() {
+    if (restored_ || saving_started_) {
+      throw Error(ErrorCode::invalid_argument,
+                  restored_ ? "the snapshot is restored a second time" : "the restore comes after the first step ended",
+                  {}, {}, "restore once, after protecting all state and before the first step");
+    }
     check_same_state_everywhere();
     detail::SnapshotCycle cycle(comm_, *store_, clock_);
     auto restored = cycle.restore(registry_, options_.job);
@@ -93,6 +112,7 @@ class Runtime::Impl {
     } else if (comm_.rank() == 0) {
       log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
     }
+    restored_ = true;
     schedule_.committed(step);
     // A notice that came before or during the restore is acted on at the
     // next end_step() on every rank.
@@ -102,6 +122,7 @@ class Runtime::Impl {
 
   StepDecision end_step(std::uint64_t step) {
     if (stopped_) return StepDecision::stop;
+    require_restored_before_saving("ended a step");
 
     // Step-based checkpoints are due on every rank alike; rank clocks
     // differ, so the time-based ones go through the vote (which drops a vote
@@ -124,6 +145,7 @@ class Runtime::Impl {
   }
 
   void checkpoint(std::uint64_t step) {
+    require_restored_before_saving("asked for a checkpoint");
     if (!run_checkpoint(step, "requested")) {
       throw Error(ErrorCode::io, "the checkpoint of step " + std::to_string(step) + " was not committed: " +
                                      last_failure_ + still_latest());
@@ -133,6 +155,7 @@ class Runtime::Impl {
   int finish(std::uint64_t step) {
     agreement_.drain();
     if (stopped_) return exit_code_;
+    require_restored_before_saving("finished");
     // The final state is committed too, so that running the same command
     // again finds the job done instead of redoing work. Without it the work
     // is done but not durable: that is no success (see kExitSnapshotFailed).
@@ -186,6 +209,32 @@ class Runtime::Impl {
       store_options.lock_as_job.clear();
       store_.emplace(options_.ckpt_dir, store_options);
     }
+    // Under rank 0's writer lock nobody else commits here while this job
+    // lives, so what is committed now stays until this job commits.
+    std::int64_t newest = -1;
+    if (comm_.rank() == 0) {
+      const auto committed = store_->committed();
+      if (!committed.empty()) newest = static_cast<std::int64_t>(committed.front().step);
+    }
+    newest = detail::share_from(comm_, 0, newest);
+    if (newest >= 0) newest_at_start_ = static_cast<std::uint64_t>(newest);
+  }
+
+  // Every rank alike (the snapshot found at the start was shared): a program
+  // that saves without having restored while the directory holds committed
+  // work would bury it. Its first snapshot, of a lower step, would become the
+  // latest, and retention could then delete the work. Refused on every rank
+  // before anything is written.
+  void require_restored_before_saving(const char* what) {
+    saving_started_ = true;
+    if (restored_ || !newest_at_start_) return;
+    throw Error(ErrorCode::invalid_argument,
+                "the snapshot directory (LULL_CKPT_DIR) " + options_.ckpt_dir.string() + " holds snapshot step " +
+                    std::to_string(*newest_at_start_) + ", and this program " + what +
+                    " without restoring it first: its snapshots would bury that work",
+                {}, {},
+                "restore before the first step (the job then continues from step " +
+                    std::to_string(*newest_at_start_) + "), or give another snapshot directory to start over");
   }
 
   void check_same_state_everywhere() {
@@ -194,7 +243,7 @@ class Runtime::Impl {
     if (range.min != range.max) {
       throw Error(ErrorCode::invalid_argument,
                   "the ranks protected different state (names, dtypes or global shapes differ between ranks)", {}, {},
-                  "call protect*() with the same names, in the same order, on every rank");
+                  "protect the same names, with the same types and shapes, in the same order, on every rank");
     }
   }
 
@@ -331,6 +380,9 @@ class Runtime::Impl {
   detail::DeadlinePlanner planner_;
   std::optional<SnapshotStore> store_;  // rank 0's holds the directory's writer lock
 
+  std::optional<std::uint64_t> newest_at_start_;  // the newest snapshot committed before this runtime started
+  bool restored_ = false;                         // restore() ran
+  bool saving_started_ = false;                   // end_step(), checkpoint() or finish() ran
   std::optional<std::uint64_t> last_committed_;
   bool agreed_notice_ = false;
   bool notice_logged_ = false;
@@ -362,7 +414,8 @@ void Runtime::protect(std::string name, DType dtype, Shape global_shape, Shape o
   t.extent = std::move(extent);
   t.data = data;
   t.replicated = sharing == Sharing::replicated;
-  impl_->registry().add_tensor(std::move(t));
+  auto& registry = impl_->registry_to_protect(t.name);
+  registry.add_tensor(std::move(t));
 }
 
 void Runtime::protect_replicated(std::string name, DType dtype, Shape shape, void* data) {
@@ -387,7 +440,8 @@ void Runtime::protect_bytes(std::string name, void* data, std::size_t size) {
 
 void Runtime::protect_blob(std::string name, std::function<std::vector<std::byte>()> save,
                            std::function<void(std::span<const std::byte>)> load) {
-  impl_->registry().add_blob({std::move(name), std::move(save), std::move(load)});
+  auto& registry = impl_->registry_to_protect(name);
+  registry.add_blob({std::move(name), std::move(save), std::move(load)});
 }
 
 std::uint64_t Runtime::restore() { return impl_->restore(); }

@@ -3,6 +3,7 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <iterator>
 
 #include "lull/base/error.h"
 #include "lull/base/names.h"
@@ -14,6 +15,12 @@ void StateRegistry::add_tensor(ProtectedTensor tensor) {
   auto same_name = [&](const ProtectedTensor& t) { return t.name == tensor.name; };
   if (std::any_of(tensors_.begin(), tensors_.end(), same_name)) {
     throw Error(ErrorCode::invalid_argument, "tensor \"" + tensor.name + "\" is protected twice");
+  }
+  if (std::find(std::begin(kAllDTypes), std::end(kAllDTypes), tensor.dtype) == std::end(kAllDTypes)) {
+    throw Error(ErrorCode::invalid_argument,
+                "tensor \"" + tensor.name + "\": unsupported element type (number " +
+                    std::to_string(static_cast<unsigned>(tensor.dtype)) + ")",
+                {}, {}, "lull stores f16, bf16, f32, f64, i8, u8, i32, i64 and bool");
   }
   if (tensor.global_shape.size() > kMaxDims || tensor.offset.size() != tensor.global_shape.size() ||
       tensor.extent.size() != tensor.global_shape.size()) {

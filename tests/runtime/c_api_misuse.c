@@ -15,6 +15,7 @@
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int g_failures = 0;
@@ -121,6 +122,85 @@ static void different_state_on_ranks(const char* ckpt_dir) {
   lull_close(rt);
 }
 
+/* The message of the last failure speaks C: no C++ type, member or
+ * function names. */
+static void expect_c_words(const char* name) {
+  static const char* const cxx[] = {"RuntimeOptions", "::", "restore()", "protect*", "end_step()", "std::"};
+  const char* message = lull_last_error();
+  for (size_t i = 0; i < sizeof cxx / sizeof cxx[0]; ++i) {
+    if (strstr(message, cxx[i]) != NULL) {
+      printf("FAIL rank %d %s: the message shows C++ (\"%s\"): %s\n", g_rank, name, cxx[i], message);
+      ++g_failures;
+    }
+  }
+}
+
+/* Collective: misuse that would lose committed work is refused, on every
+ * rank, before anything is written. */
+static void refusals_that_keep_work(const char* base_dir) {
+  static float w[4] = {1, 2, 3, 4};
+  const uint64_t n = 4;
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s.refusals", base_dir);
+  lull_runtime* rt = NULL;
+  uint64_t step = 0;
+  int stop = 0;
+
+  /* A first run commits step 500. */
+  expect("open (first run)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
+  expect("protect (first run)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  expect("restore (first run)", lull_restore(rt, &step), LULL_OK, "");
+  expect("checkpoint 500", lull_checkpoint(rt, 500), LULL_OK, "");
+  lull_close(rt);
+
+  /* A run that forgets lull_restore: every way of saving is refused. */
+  expect("open (no restore)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
+  expect("protect (no restore)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  expect("end_step without restoring", lull_end_step(rt, 1, &stop), LULL_ERR_INVALID_ARGUMENT,
+         "(LULL_CKPT_DIR)");
+  expect_c_words("end_step without restoring");
+  expect("checkpoint without restoring", lull_checkpoint(rt, 1), LULL_ERR_INVALID_ARGUMENT, "holds snapshot step 500");
+  expect_c_words("checkpoint without restoring");
+  if (lull_finish(rt, 1) != -1 || strstr(lull_last_error(), "without restoring it first") == NULL) {
+    printf("FAIL rank %d finish without restoring: not -1 with the reason (\"%s\")\n", g_rank, lull_last_error());
+    ++g_failures;
+  } else if (g_rank == 0) {
+    printf("ok finish without restoring\n");
+  }
+  lull_close(rt);
+
+  /* Restored: protecting more is refused; a lower step committed beside
+   * step 500 leaves it alone. */
+  expect("open (restoring)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
+  expect("protect (restoring)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  expect("restore of step 500", lull_restore(rt, &step), LULL_OK, "");
+  if (step != 500) {
+    printf("FAIL rank %d restore after the refusals: step %llu, not 500\n", g_rank, (unsigned long long)step);
+    ++g_failures;
+  }
+  expect("protect after restoring", lull_protect_bytes(rt, "late", w, sizeof w), LULL_ERR_INVALID_ARGUMENT,
+         "\"late\" is protected after the restore");
+  expect_c_words("protect after restoring");
+  expect("checkpoint of a lower step", lull_checkpoint(rt, 1), LULL_OK, "");
+  lull_close(rt);
+  expect("open (again)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
+  expect("protect (again)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  expect("restore after a lower step's commit", lull_restore(rt, &step), LULL_OK, "");
+  if (step != 500) {
+    printf("FAIL rank %d step 500 was lost: restored step %llu\n", g_rank, (unsigned long long)step);
+    ++g_failures;
+  }
+  lull_close(rt);
+
+  /* No snapshot directory at all: the setting is named as C sets it. */
+  const char* saved = getenv("LULL_CKPT_DIR");
+  if (saved == NULL) {
+    expect("open without a snapshot directory", lull_open("refusals", NULL, MPI_COMM_WORLD, &rt),
+           LULL_ERR_INVALID_ARGUMENT, "set LULL_CKPT_DIR");
+    expect_c_words("open without a snapshot directory");
+  }
+}
+
 int main(int argc, char** argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
@@ -137,6 +217,7 @@ int main(int argc, char** argv) {
   if (rt != NULL) misuse_of_protect(rt);
   lull_close(rt);
   different_state_on_ranks(ckpt_dir);
+  refusals_that_keep_work(ckpt_dir);
 
   int failures = 0;
   MPI_Allreduce(&g_failures, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

@@ -227,6 +227,31 @@ TEST(StoreRetention, RecommittingAStepReplacesItWhole) {
   }
 }
 
+TEST(StoreRetention, AHigherStepStaysUnlessTheCommitDiscardsNewerOnes) {
+  // A run that commits a lower step (it did not resume, or counts from 1
+  // again) must not cost the work of a higher one: retention never counts
+  // or removes it. Only a deliberate rollback (discard_newer) does.
+  ScratchDir scratch("retention-higher");
+  StoreOptions keep_one;
+  keep_one.keep = 1;
+  const SnapshotStore store(scratch.path() / "job", keep_one);
+  commit_tiny(store, 500);
+  const CommitResult lower = store.commit(1, write_all_ranks(store, tiny_spec(), 1, 2));
+  EXPECT_TRUE(lower.removed_steps.empty());
+  commit_tiny(store, 2);
+  EXPECT_EQ(committed_steps(store), (std::vector<std::uint64_t>{500, 2})) << "step 1 goes (keep 1), 500 stays";
+  EXPECT_EQ(store.open_latest().step(), 500u);
+
+  StoreOptions rollback = keep_one;
+  rollback.discard_newer = true;
+  rollback.create = false;
+  const SnapshotStore rolling_back(store.dir(), rollback);
+  const CommitResult result = rolling_back.commit(3, write_all_ranks(rolling_back, tiny_spec(), 3, 2));
+  EXPECT_EQ(result.removed_steps, (std::vector<std::uint64_t>{500, 2}));
+  EXPECT_EQ(committed_steps(store), std::vector<std::uint64_t>{3});
+  EXPECT_EQ(store.open_latest().step(), 3u);
+}
+
 // ---- leftovers ---------------------------------------------------------------
 
 TEST(StoreLeftovers, TrashAndAbandonedPendingDirectoriesAreRemoved) {

@@ -7,7 +7,11 @@
 // file (global virtual datasets, checksums, attributes) into the pending
 // directory and fsync it and the directory; rename the pending directory to
 // step-<N>; fsync the snapshot directory; update LATEST the same way; only
-// then apply retention and remove leftovers of crashed writers.
+// then apply retention and remove leftovers of crashed writers. Retention
+// removes only snapshots of lower steps than the one committed: a snapshot of
+// a higher step is work a later run may still resume from (the newest step is
+// what a restore tries first), and is removed only when the caller says so
+// (CommitOptions::discard_newer, a deliberate rollback).
 // A crash at any point leaves either the previous snapshot or the new one
 // as the latest, never a torn one.
 
@@ -31,6 +35,11 @@ struct CommitOptions {
   // The directory's writer lock, when the caller holds it: a commit into a
   // directory whose lock someone holds is refused unless it is this one.
   const WriterLock* writer_lock = nullptr;
+  // Remove the committed snapshots of higher steps than this one, before the
+  // commit point (so that a reader trying the newest first finds this one):
+  // for a caller that rolls the job back on purpose. Off, they stay and
+  // retention never counts or removes them.
+  bool discard_newer = false;
 };
 
 struct CommitResult {
@@ -39,7 +48,7 @@ struct CommitResult {
   std::filesystem::path root_file;  // its root HDF5 file
   std::uint64_t bytes = 0;          // tensor and blob bytes
   double seconds = 0;               // time spent in commit_snapshot
-  std::vector<std::uint64_t> removed_steps;  // old snapshots retention removed
+  std::vector<std::uint64_t> removed_steps;  // snapshots removed: older ones by retention, newer ones by discard_newer
   // Failures after the commit point (updating LATEST, retention, removing
   // leftovers): the snapshot is committed and durable all the same.
   std::vector<std::string> warnings;

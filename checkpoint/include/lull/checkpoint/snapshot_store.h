@@ -42,7 +42,8 @@ enum class Verification {
 };
 
 struct StoreOptions {
-  int keep = 2;              // committed snapshots kept by commit()
+  int keep = 2;              // committed snapshots kept by commit(), this one and older ones
+  bool discard_newer = false;  // commit() removes snapshots of higher steps (CommitOptions::discard_newer)
   FileSystem* fs = nullptr;  // null = FileSystem::posix()
   bool create = true;        // create `dir` (mode 0700) when missing
   // For the process that commits a job's snapshots (the runtime's rank 0):
