@@ -30,7 +30,8 @@ float Mlp::predict(const float* x) const {
   return out;
 }
 
-double Mlp::accumulate_gradient(const float* x, const float* y, std::size_t count, std::vector<float>& grad) const {
+double Mlp::accumulate_gradient(const float* x, const float* y, std::size_t count, std::size_t mean_over,
+                                std::vector<float>& grad) const {
   const float* w1 = params.data();
   const float* b1 = w1 + shape.hidden * shape.inputs;
   const float* w2 = b1 + shape.hidden;
@@ -51,7 +52,7 @@ double Mlp::accumulate_gradient(const float* x, const float* y, std::size_t coun
     }
     const float err = out - y[n];
     squared_error += static_cast<double>(err) * err;
-    const float d_out = 2.0f * err / static_cast<float>(count);
+    const float d_out = 2.0f * err / static_cast<float>(mean_over);
     g_b2 += d_out;
     for (std::size_t h = 0; h < shape.hidden; ++h) {
       g_w2[h] += d_out * act[h];
@@ -68,13 +69,23 @@ void Adam::update(std::vector<float>& params, const std::vector<float>& grad, st
   constexpr float beta1 = 0.9f, beta2 = 0.999f, epsilon = 1e-8f;
   const float correction1 = 1.0f - std::pow(beta1, static_cast<float>(step));
   const float correction2 = 1.0f - std::pow(beta2, static_cast<float>(step));
-  for (std::size_t i = 0; i < params.size(); ++i) {
-    m[i] = beta1 * m[i] + (1.0f - beta1) * grad[i];
-    v[i] = beta2 * v[i] + (1.0f - beta2) * grad[i] * grad[i];
-    const float m_hat = m[i] / correction1;
-    const float v_hat = v[i] / correction2;
+  for (std::size_t k = 0; k < m.size(); ++k) {
+    const std::size_t i = first + k;
+    m[k] = beta1 * m[k] + (1.0f - beta1) * grad[i];
+    v[k] = beta2 * v[k] + (1.0f - beta2) * grad[i] * grad[i];
+    const float m_hat = m[k] / correction1;
+    const float v_hat = v[k] / correction2;
     params[i] -= learning_rate * m_hat / (std::sqrt(v_hat) + epsilon);
   }
+}
+
+double Mlp::mean_squared_error(const std::vector<float>& x, const std::vector<float>& y) const {
+  double sum = 0;
+  for (std::size_t n = 0; n < y.size(); ++n) {
+    const double err = static_cast<double>(predict(x.data() + n * shape.inputs)) - y[n];
+    sum += err * err;
+  }
+  return y.empty() ? 0.0 : sum / static_cast<double>(y.size());
 }
 
 }  // namespace train_mlp

@@ -24,17 +24,24 @@ struct Mlp {
   std::vector<float> params;
 
   float predict(const float* x) const;
-  // Adds the gradient of the mean squared error over `count` samples (x row
-  // major, count x inputs) to `grad` (parameters() floats) and returns the
-  // summed squared error.
-  double accumulate_gradient(const float* x, const float* y, std::size_t count, std::vector<float>& grad) const;
+  // Adds these `count` samples' share of the gradient of the mean squared
+  // error over `mean_over` samples (the whole step's, on all ranks) to
+  // `grad` (parameters() floats); x is row major, count x inputs. Returns
+  // their summed squared error.
+  double accumulate_gradient(const float* x, const float* y, std::size_t count, std::size_t mean_over,
+                             std::vector<float>& grad) const;
+  // Mean squared error over the whole data set (x: samples x inputs).
+  double mean_squared_error(const std::vector<float>& x, const std::vector<float>& y) const;
 };
 
-// Adam's moments, one per parameter; `step` counts updates (1-based).
+// Adam's moments of the parameters [first, first + count), ZeRO-1 style:
+// each rank keeps and updates its own slice; `step` counts updates (1-based).
 struct Adam {
-  explicit Adam(std::size_t parameters) : m(parameters, 0.0f), v(parameters, 0.0f) {}
+  Adam(std::size_t first_parameter, std::size_t count) : first(first_parameter), m(count, 0.0f), v(count, 0.0f) {}
+  std::size_t first;
   std::vector<float> m;
   std::vector<float> v;
+  // Updates params[first, first + count) from the whole gradient.
   void update(std::vector<float>& params, const std::vector<float>& grad, std::uint64_t step, float learning_rate);
 };
 

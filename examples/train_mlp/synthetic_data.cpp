@@ -22,25 +22,37 @@ SyntheticData::SyntheticData(std::size_t samples, std::size_t n_inputs, std::uin
   }
 }
 
-void BatchSampler::next(const SyntheticData& data, std::size_t batch, std::vector<float>& x, std::vector<float>& y) {
-  x.resize(batch * data.inputs);
-  y.resize(batch);
-  std::uniform_int_distribution<std::size_t> pick(0, data.size() - 1);
-  for (std::size_t b = 0; b < batch; ++b) {
-    const std::size_t n = pick(rng_);
-    for (std::size_t j = 0; j < data.inputs; ++j) x[b * data.inputs + j] = data.x[n * data.inputs + j];
-    y[b] = data.y[n];
+void SyntheticData::gather(std::span<const std::uint64_t> ids, std::vector<float>& x_out,
+                           std::vector<float>& y_out) const {
+  x_out.resize(ids.size() * inputs);
+  y_out.resize(ids.size());
+  for (std::size_t b = 0; b < ids.size(); ++b) {
+    const std::size_t n = ids[b];
+    for (std::size_t j = 0; j < inputs; ++j) x_out[b * inputs + j] = x[n * inputs + j];
+    y_out[b] = y[n];
   }
-  cursor += batch;
 }
 
-std::string BatchSampler::save_rng() const {
+InputNoise::InputNoise(std::uint64_t seed, int rank, std::uint64_t step) {
+  // seed_seq takes 32-bit words.
+  std::seed_seq seq{static_cast<std::uint32_t>(seed), static_cast<std::uint32_t>(seed >> 32),
+                    static_cast<std::uint32_t>(rank), static_cast<std::uint32_t>(step),
+                    static_cast<std::uint32_t>(step >> 32)};
+  rng_.seed(seq);
+}
+
+void InputNoise::apply(std::vector<float>& x, float amplitude) {
+  std::uniform_real_distribution<float> uniform(-amplitude, amplitude);
+  for (auto& value : x) value += uniform(rng_);
+}
+
+std::string InputNoise::save() const {
   std::ostringstream out;
   out << rng_;
   return out.str();
 }
 
-void BatchSampler::load_rng(const std::string& state) {
+void InputNoise::load(const std::string& state) {
   std::istringstream in(state);
   in >> rng_;
   if (!in) throw std::runtime_error("train_mlp: the stored random generator state is malformed");

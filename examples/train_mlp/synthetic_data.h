@@ -1,11 +1,13 @@
 #pragma once
 // The train_mlp data set: `samples` random inputs and the outputs of a fixed
 // random "teacher" function, generated from a seed (the same on every rank
-// and every run), and a per-rank sampler whose state is part of the snapshot.
+// and every run), and the rank-local input noise (a stand-in for the
+// augmentation or dropout a real program draws from a per-rank generator).
 
 #include <cstddef>
 #include <cstdint>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -17,20 +19,24 @@ struct SyntheticData {
   std::vector<float> x;  // samples x inputs
   std::vector<float> y;  // samples
   std::size_t size() const { return y.size(); }
+
+  // Copies the samples `ids` into x (row major) and y.
+  void gather(std::span<const std::uint64_t> ids, std::vector<float>& x_out, std::vector<float>& y_out) const;
 };
 
-// Draws mini-batches for one rank: sample indices from its own generator
-// (seeded with seed and rank), counting the samples drawn (the data cursor).
-class BatchSampler {
+// Adds small uniform noise to inputs from this rank's own generator, whose
+// state is part of the snapshot (blob "rng").
+class InputNoise {
  public:
-  BatchSampler(std::uint64_t seed, int rank) : rng_(seed * 1000003u + static_cast<std::uint64_t>(rank)) {}
-  // Copies `batch` samples of `data` into x and y.
-  void next(const SyntheticData& data, std::size_t batch, std::vector<float>& x, std::vector<float>& y);
-  std::uint64_t cursor = 0;  // samples drawn so far
+  // A generator of its own for (seed, rank, step): the step makes a stream
+  // started on resume differ from the one the same rank drew at step 0.
+  InputNoise(std::uint64_t seed, int rank, std::uint64_t step = 0);
+  void apply(std::vector<float>& x, float amplitude);
 
   // The generator's state as text (std::mt19937_64's stream format).
-  std::string save_rng() const;
-  void load_rng(const std::string& state);
+  std::string save() const;
+  // Throws std::runtime_error when `state` is no such text.
+  void load(const std::string& state);
 
  private:
   std::mt19937_64 rng_;

@@ -108,6 +108,24 @@ int lull_finish(lull_runtime* rt, uint64_t step);
 /* Local. 0, 75 after a preemption stop, 74 after a failed snapshot (above). */
 int lull_exit_code(const lull_runtime* rt);
 
+/* ---- Elastic resume: another number of ranks than wrote the snapshot ----
+ * Tensors are resharded by lull_restore. Rank-local bytes (lull_protect_bytes)
+ * are loaded only at the same world size; at another they stay as the
+ * program set them, and any old rank's are read with the call below. */
+
+/* Local, after lull_restore: *world_size is the number of ranks that wrote
+ * the restored snapshot; 0 when none was restored. */
+lull_status lull_restored_world_size(const lull_runtime* rt, int* world_size);
+/* Local, between lull_restore and the first lull_end_step, lull_checkpoint
+ * or lull_finish: blob `name` of old rank `old_rank` (0 to the restored world
+ * size - 1), checksum verified. *size becomes its size in bytes; it is copied
+ * to `buffer` when `capacity` holds it (buffer NULL and capacity 0: only the
+ * size). LULL_ERR_INVALID_ARGUMENT when `capacity` is too small (nothing
+ * copied; *size says how much is needed), outside that window or for a rank
+ * out of range; LULL_ERR_NOT_FOUND when that rank saved no such blob. */
+lull_status lull_read_restored_blob(lull_runtime* rt, const char* name, int old_rank, void* buffer, size_t capacity,
+                                    size_t* size);
+
 /* The message of the calling thread's last failure ("" if none). */
 const char* lull_last_error(void);
 

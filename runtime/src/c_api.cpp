@@ -7,6 +7,7 @@
 #include <new>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "lull/base/error.h"
 #include "lull/base/exit_codes.h"
@@ -160,6 +161,30 @@ int lull_finish(lull_runtime* rt, uint64_t step) {
   if (status != LULL_OK) return -1;
   if (code != lull::kExitFinished) t_last_error = rt->runtime.exit_reason();
   return code;
+}
+
+lull_status lull_restored_world_size(const lull_runtime* rt, int* world_size) {
+  return guarded([&] {
+    require(rt != nullptr && world_size != nullptr, "lull_restored_world_size: NULL argument");
+    *world_size = rt->runtime.restored_world_size();
+  });
+}
+
+lull_status lull_read_restored_blob(lull_runtime* rt, const char* name, int old_rank, void* buffer, size_t capacity,
+                                    size_t* size) {
+  return guarded([&] {
+    require(rt != nullptr && name != nullptr && size != nullptr, "lull_read_restored_blob: NULL handle, name or size");
+    const std::vector<std::byte> bytes = rt->runtime.restored_blob(name, old_rank);
+    *size = bytes.size();
+    if (buffer == nullptr && capacity == 0) return;
+    if (buffer == nullptr || capacity < bytes.size()) {
+      throw lull::Error(lull::ErrorCode::invalid_argument,
+                        "lull_read_restored_blob: blob \"" + std::string(name) + "\" of old rank " +
+                            std::to_string(old_rank) + " holds " + std::to_string(bytes.size()) +
+                            " bytes, the buffer " + std::to_string(buffer == nullptr ? 0 : capacity));
+    }
+    std::memcpy(buffer, bytes.data(), bytes.size());
+  });
 }
 
 int lull_exit_code(const lull_runtime* rt) { return rt != nullptr ? rt->runtime.exit_code() : -1; }

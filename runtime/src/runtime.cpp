@@ -9,6 +9,9 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "checkpoint_schedule.h"
 #include "deadline_planner.h"
 #include "device_staging.h"
@@ -88,6 +91,25 @@ class Runtime::Impl {
   const std::string& exit_reason() const { return exit_reason_; }
   std::optional<std::uint64_t> last_committed() const { return last_committed_; }
 
+  std::vector<std::byte> restored_blob(std::string_view name, int old_rank) {
+    if (!restored_reader_) {
+      throw Error(ErrorCode::invalid_argument,
+                  "blob \"" + std::string(name) + "\" of old rank " + std::to_string(old_rank) + " is asked for " +
+                      (saving_started_ ? "after the first step ended (the restored snapshot is released then)"
+                                       : "but no snapshot was restored"),
+                  {}, {}, "read the restored snapshot's blobs right after restoring");
+    }
+    if (old_rank < 0 || old_rank >= restored_world_size_) {
+      throw Error(ErrorCode::invalid_argument, "old rank " + std::to_string(old_rank) + " of blob \"" +
+                                                   std::string(name) + "\": the snapshot was written by " +
+                                                   std::to_string(restored_world_size_) + " ranks (0 to " +
+                                                   std::to_string(restored_world_size_ - 1) + ")");
+    }
+    return restored_reader_->read_blob(old_rank, name);
+  }
+
+  int restored_world_size() const { return restored_world_size_; }
+
   std::uint64_t restore() {
     if (restored_ || saving_started_) {
       throw Error(ErrorCode::invalid_argument,
@@ -101,14 +123,10 @@ class Runtime::Impl {
     if (restored) {
       step = restored->step;
       last_committed_ = step;
+      restored_world_size_ = restored->written_by;
+      restored_reader_ = std::move(restored->reader);
       agreement_.committed(step);
-      if (comm_.rank() == 0) {
-        std::string how = restored->written_by == comm_.size()
-                              ? ""
-                              : " (written by " + std::to_string(restored->written_by) + " ranks, resharded to " +
-                                    std::to_string(comm_.size()) + ")";
-        log::info("resumed from snapshot step " + std::to_string(step) + how);
-      }
+      if (comm_.rank() == 0) log::info("resumed from snapshot step " + std::to_string(step) + elastic_note());
     } else if (comm_.rank() == 0) {
       log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
     }
@@ -227,6 +245,7 @@ class Runtime::Impl {
   // before anything is written.
   void require_restored_before_saving(const char* what) {
     saving_started_ = true;
+    restored_reader_.reset();  // its files may go with retention from now on
     if (restored_ || !newest_at_start_) return;
     throw Error(ErrorCode::invalid_argument,
                 "the snapshot directory (LULL_CKPT_DIR) " + options_.ckpt_dir.string() + " holds snapshot step " +
@@ -235,6 +254,21 @@ class Runtime::Impl {
                 {}, {},
                 "restore before the first step (the job then continues from step " +
                     std::to_string(*newest_at_start_) + "), or give another snapshot directory to start over");
+  }
+
+  // What rank 0 adds to "resumed from snapshot step N" when another number
+  // of ranks wrote it: the resharding, and which rank-local state was left
+  // to the program.
+  std::string elastic_note() const {
+    if (restored_world_size_ == comm_.size()) return "";
+    std::string note = " (written by " + std::to_string(restored_world_size_) + " ranks, resharded to " +
+                       std::to_string(comm_.size()) + ")";
+    const auto blobs = registry_.blob_names();
+    if (!blobs.empty()) {
+      note += "; rank-local state (" + fmt::to_string(fmt::join(blobs, ", ")) +
+              ") is not loaded at another world size: every old rank's stays readable until the first step ends";
+    }
+    return note;
   }
 
   void check_same_state_everywhere() {
@@ -380,6 +414,8 @@ class Runtime::Impl {
   detail::DeadlinePlanner planner_;
   std::optional<SnapshotStore> store_;  // rank 0's holds the directory's writer lock
 
+  int restored_world_size_ = 0;                     // ranks that wrote the snapshot restored
+  std::optional<SnapshotReader> restored_reader_;  // open from restore() to the first save
   std::optional<std::uint64_t> newest_at_start_;  // the newest snapshot committed before this runtime started
   bool restored_ = false;                         // restore() ran
   bool saving_started_ = false;                   // end_step(), checkpoint() or finish() ran
@@ -454,5 +490,16 @@ int Runtime::rank() const noexcept { return impl_->comm().rank(); }
 int Runtime::world_size() const noexcept { return impl_->comm().size(); }
 Communicator& Runtime::communicator() noexcept { return impl_->comm(); }
 std::optional<std::uint64_t> Runtime::last_committed_step() const noexcept { return impl_->last_committed(); }
+
+void Runtime::protect_cursor(std::string name, SampleCursor& cursor) {
+  static_assert(sizeof cursor.state() == SampleCursor::kStateWords * sizeof(std::int64_t));
+  protect_replicated(std::move(name), DType::i64, {SampleCursor::kStateWords}, cursor.state().data());
+}
+
+int Runtime::restored_world_size() const noexcept { return impl_->restored_world_size(); }
+
+std::vector<std::byte> Runtime::restored_blob(std::string_view name, int old_rank) {
+  return impl_->restored_blob(name, old_rank);
+}
 
 }  // namespace lull

@@ -86,9 +86,12 @@ std::optional<RestoreOutcome> SnapshotCycle::restore(const StateRegistry& regist
       outcome.step = step;
       outcome.written_by = reader.world_size();
       outcome.bytes = reader.total_bytes();
-      // Rank-local state comes from the rank of the same number; a job
-      // resumed on more ranks than wrote the snapshot reuses them in turn.
-      registry.read_from(reader, rank % reader.world_size());
+      // Rank-local state is the same rank's at the same world size; at
+      // another, no old rank's is this rank's by right (the program reads
+      // what it needs through Runtime::restored_blob).
+      const bool same_world = reader.world_size() == comm_.size();
+      registry.read_from(reader, same_world ? std::optional<int>(rank) : std::nullopt);
+      outcome.reader.emplace(std::move(reader));
     } catch (const std::exception& e) {
       failure = e.what();
     } catch (...) {

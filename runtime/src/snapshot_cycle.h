@@ -30,6 +30,7 @@ struct RestoreOutcome {
   std::uint64_t step = 0;
   int written_by = 0;  // world size of the job that wrote it
   std::uint64_t bytes = 0;
+  std::optional<SnapshotReader> reader;  // still open, for reading old ranks' blobs
 };
 
 class SnapshotCycle {
@@ -50,7 +51,10 @@ class SnapshotCycle {
   // `job` wrote, trying older ones after a failure. Anything a rank throws
   // while trying one (not only lull::Error) is that rank's failure, logged
   // by it; all ranks then agree at once to try the next, so no rank is left
-  // waiting in a collective. nullopt when there is no snapshot. Throws
+  // waiting in a collective. Rank-local blobs are loaded from the same rank
+  // when the world size is the one that wrote the snapshot, and not at all
+  // otherwise (Runtime::restored_blob reads them then). nullopt when there
+  // is no snapshot. Throws
   // Error(corrupt) when snapshots exist and none is usable: starting over
   // silently would throw the job's work away.
   std::optional<RestoreOutcome> restore(const StateRegistry& registry, const std::string& job);

@@ -67,7 +67,7 @@ void StateRegistry::write_to(SnapshotWriter& writer) const {
   }
 }
 
-void StateRegistry::read_from(SnapshotReader& reader, int rank) const {
+void StateRegistry::read_from(SnapshotReader& reader, std::optional<int> blobs_of_rank) const {
   for (const auto& t : tensors_) {
     if (!reader.has_tensor(t.name)) {
       throw Error(ErrorCode::invalid_argument, "snapshot step " + std::to_string(reader.step()) + " has no tensor \"" +
@@ -86,10 +86,17 @@ void StateRegistry::read_from(SnapshotReader& reader, int rank) const {
     reader.read(t.name, t.dtype, t.offset, t.extent, target);
     if (t.on_device) staging_.commit_to_device(t.data, t.bytes());
   }
+  if (!blobs_of_rank) return;
   for (const auto& b : blobs_) {
-    std::vector<std::byte> bytes = reader.read_blob(rank, b.name);
+    std::vector<std::byte> bytes = reader.read_blob(*blobs_of_rank, b.name);
     b.load(bytes);
   }
+}
+
+std::vector<std::string> StateRegistry::blob_names() const {
+  std::vector<std::string> names;
+  for (const auto& b : blobs_) names.push_back(b.name);
+  return names;
 }
 
 std::uint64_t StateRegistry::bytes() const noexcept {

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -45,11 +46,14 @@ class StateRegistry {
   // Writes every protected item into `writer` (this rank's part).
   void write_to(SnapshotWriter& writer) const;
   // Fills every protected item from `reader`: tensors by their global box
-  // (so the snapshot may come from another world size), blobs of `rank`.
+  // (so the snapshot may come from another world size), and blobs from
+  // those of `blobs_of_rank` when given (none are loaded otherwise).
   // Throws Error(corrupt) on a checksum failure, Error(invalid_argument)
   // when the snapshot does not match what is protected (missing tensor,
   // other dtype or shape): the message names the tensor.
-  void read_from(SnapshotReader& reader, int rank) const;
+  void read_from(SnapshotReader& reader, std::optional<int> blobs_of_rank) const;
+
+  std::vector<std::string> blob_names() const;
 
   // Bytes this rank writes per snapshot.
   std::uint64_t bytes() const noexcept;

@@ -149,6 +149,8 @@ static void refusals_that_keep_work(const char* base_dir) {
   /* A first run commits step 500. */
   expect("open (first run)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
   expect("protect (first run)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  uint64_t mine = 1000 + (uint64_t)g_rank;
+  expect("protect_bytes (first run)", lull_protect_bytes(rt, "mine", &mine, sizeof mine), LULL_OK, "");
   expect("restore (first run)", lull_restore(rt, &step), LULL_OK, "");
   expect("checkpoint 500", lull_checkpoint(rt, 500), LULL_OK, "");
   lull_close(rt);
@@ -181,7 +183,40 @@ static void refusals_that_keep_work(const char* base_dir) {
   expect("protect after restoring", lull_protect_bytes(rt, "late", w, sizeof w), LULL_ERR_INVALID_ARGUMENT,
          "\"late\" is protected after the restore");
   expect_c_words("protect after restoring");
+  /* Every old rank's bytes are readable after the restore. */
+  int old_world = 0;
+  expect("restored world size", lull_restored_world_size(rt, &old_world), LULL_OK, "");
+  int world = 0;
+  MPI_Comm_size(MPI_COMM_WORLD, &world);
+  if (old_world != world) {
+    printf("FAIL rank %d restored world size %d, not %d\n", g_rank, old_world, world);
+    ++g_failures;
+  }
+  for (int old = 0; old < old_world; ++old) {
+    uint64_t theirs = 0;
+    size_t size = 0;
+    expect("read an old rank's blob", lull_read_restored_blob(rt, "mine", old, &theirs, sizeof theirs, &size), LULL_OK, "");
+    if (size != sizeof theirs || theirs != 1000 + (uint64_t)old) {
+      printf("FAIL rank %d blob of old rank %d: %llu (%zu bytes)\n", g_rank, old, (unsigned long long)theirs, size);
+      ++g_failures;
+    }
+  }
+  {
+    char small[2];
+    size_t size = 0;
+    expect("read a blob into too small a buffer", lull_read_restored_blob(rt, "mine", 0, small, sizeof small, &size),
+           LULL_ERR_INVALID_ARGUMENT, "holds 8 bytes");
+    expect("read an old rank out of range", lull_read_restored_blob(rt, "mine", old_world, NULL, 0, &size),
+           LULL_ERR_INVALID_ARGUMENT, "written by");
+    expect("read a blob nobody saved", lull_read_restored_blob(rt, "nobody", 0, NULL, 0, &size), LULL_ERR_NOT_FOUND,
+           "nobody");
+  }
   expect("checkpoint of a lower step", lull_checkpoint(rt, 1), LULL_OK, "");
+  {
+    size_t size = 0;
+    expect("read a blob after the first save", lull_read_restored_blob(rt, "mine", 0, NULL, 0, &size),
+           LULL_ERR_INVALID_ARGUMENT, "after the first step ended");
+  }
   lull_close(rt);
   expect("open (again)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
   expect("protect (again)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");

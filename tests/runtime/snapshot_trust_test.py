@@ -16,7 +16,7 @@ with the digest of an uninterrupted run. The lies:
   renamed_step             step-...60 renamed step-...70
   link_to_another_job      step-...99 is a symbolic link to another job's snapshot
   another_jobs_snapshot    step-...60 is a copy of another job's step 60
-  global_view_disagrees    the root file's /tensors/adam.m links to adam.v's bytes
+  global_view_disagrees    the root file's /tensors/mlp.params links to data.order's bytes
   undecodable_manifest     a manifest dataset whose external file list HDF5 1.10 fails to
                            decode; after such a failure HDF5 cannot close the file and its
                            exit cleanup crashes the ranks (exit 139), so lull never decodes it
@@ -169,11 +169,13 @@ class LyingSnapshot(unittest.TestCase):
     def test_global_view_disagrees(self):
         root = os.path.join(step_dir(self.ckpt, 60), "root.h5")
         with h5py.File(root, "r") as f:
-            link = f.get("/tensors/adam.m", getlink=True)
+            # A replicated tensor: one external link into rank 0's shard file
+            # (Adam's moments are sharded, viewed through virtual datasets).
+            link = f.get("/tensors/mlp.params", getlink=True)
             self.assertIsInstance(link, h5py.ExternalLink)
             shard = link.filename
-        tamper("retarget-link", root, "/tensors/adam.m", shard, "/tensors/adam.v")
-        self.resume_passes_over(f"links to {shard}:/tensors/adam.v, not to {shard}:/tensors/adam.m")
+        tamper("retarget-link", root, "/tensors/mlp.params", shard, "/tensors/data.order")
+        self.resume_passes_over(f"links to {shard}:/tensors/data.order, not to {shard}:/tensors/mlp.params")
 
 
     def test_undecodable_manifest(self):

@@ -31,11 +31,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lull/base/dtype.h"
 #include "lull/base/exit_codes.h"  // kExitFinished, kExitPreempted, kExitSnapshotFailed
 #include "lull/collectives/communicator.h"
+#include "lull/runtime/sample_cursor.h"
 
 namespace lull {
 
@@ -137,6 +139,32 @@ class Runtime {
   Communicator& communicator() noexcept;
   // The step of the newest snapshot this job committed or restored from.
   std::optional<std::uint64_t> last_committed_step() const noexcept;
+
+  // ---- Elastic resume: another number of ranks than wrote the snapshot ----
+  // What restore() does then: sharded tensors are read by their global
+  // boxes and replicated ones whole, as at the same world size; rank-local
+  // state (protect_bytes, protect_blob) is NOT loaded, because old rank r's
+  // state need not suit new rank r; it stays as the program set it, and the
+  // program reads any old rank's with restored_blob(). At the same world
+  // size each rank loads its own rank's blobs and the resume is bitwise.
+
+  // Local; call before restore() like protect*(). The job's place in its
+  // data (lull/runtime/sample_cursor.h), protected as a replicated tensor
+  // `name` (i64[4]), so that it continues at any world size. `cursor` must
+  // outlive the Runtime.
+  void protect_cursor(std::string name, SampleCursor& cursor);
+
+  // Local, after restore(): the number of ranks that wrote the snapshot
+  // restored; 0 when restore() found none (or has not run).
+  int restored_world_size() const noexcept;
+
+  // Local, between restore() and the first end_step(), checkpoint() or
+  // finish() (the snapshot's files are released then): the bytes of blob
+  // `name` as old rank `old_rank` (0 to restored_world_size() - 1) saved it,
+  // checksum verified. Throws Error(invalid_argument) outside that window or
+  // for a rank out of range, Error(not_found) when that rank saved no such
+  // blob, Error(corrupt) when its bytes fail their checksum.
+  std::vector<std::byte> restored_blob(std::string_view name, int old_rank);
 
  private:
   class Impl;
