@@ -2,7 +2,8 @@
 # Installs lull's Debian dependencies, only those that are missing.
 # Idempotent: when everything is present it touches nothing (no apt-get update).
 # Usage: scripts/install-deps.sh [--with-bench] [--with-fuzz]
-#   --with-bench  python3-torch (make bench)
+#   --with-bench  (kept for make bench; python3-torch is now always installed: the lull
+#                 Python package's tests need it)
 #   --with-fuzz   clang 14 with libFuzzer and the sanitizer runtimes (make fuzz)
 set -euo pipefail
 
@@ -13,10 +14,11 @@ packages=(
   libspdlog-dev libfmt-dev libgtest-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-matplotlib
+  python3-dev pybind11-dev python3-torch python3-mpi4py
 )
 for option in "$@"; do
   case "$option" in
-    --with-bench) packages+=(python3-torch) ;;
+    --with-bench) ;;
     --with-fuzz) packages+=(clang-14 libclang-rt-14-dev libfuzzer-14-dev) ;;
     *) echo "install-deps: unknown option $option (known: --with-bench, --with-fuzz)" >&2; exit 2 ;;
   esac

@@ -1,0 +1,55 @@
+"""lull: preemptible training for PyTorch (and numpy) programs.
+
+    import lull                                # first: a notice during `import torch` is then kept
+    import torch
+    rt = lull.Runtime()                        # every rank; MPI_COMM_WORLD, or torchrun's group
+    rt.protect("model", model)                 # parameters and buffers, restored in place
+    rt.protect("opt", optimizer)               # Adam's moments included
+    rt.protect("sched", scheduler)             # anything with state_dict()/load_state_dict()
+    rt.protect_rng()                           # torch, numpy, random (and CUDA) RNG states
+    for step in rt.steps(total):               # restores; raises lull.Preempted (exit 75) on a notice
+        train_one_step(step)
+
+Run it under `lull run --ckpt-dir DIR -- mpirun -np N python3 train.py`;
+exit 75 means preempted, and the same command resumes it. lull.load(DIR)
+reads a snapshot back as state_dicts, without MPI. Everything raises
+lull.Error (see lull.errors). docs/preemptible-programs.md has the rest.
+"""
+
+from .errors import (
+    CorruptSnapshot,
+    DirectoryInUse,
+    Error,
+    InternalError,
+    SnapshotNotFound,
+    StateReplaced,
+    StorageError,
+    Unsupported,
+    UnsupportedTensor,
+    UsageError,
+)
+from .load import load, open_snapshot
+from .runtime import EXIT_FINISHED, EXIT_PREEMPTED, EXIT_SNAPSHOT_FAILED, JobStopped, Preempted, Runtime
+from .tensors import Shard
+
+__all__ = [
+    "CorruptSnapshot",
+    "DirectoryInUse",
+    "EXIT_FINISHED",
+    "EXIT_PREEMPTED",
+    "EXIT_SNAPSHOT_FAILED",
+    "Error",
+    "InternalError",
+    "JobStopped",
+    "Preempted",
+    "Runtime",
+    "Shard",
+    "SnapshotNotFound",
+    "StateReplaced",
+    "StorageError",
+    "Unsupported",
+    "UnsupportedTensor",
+    "UsageError",
+    "load",
+    "open_snapshot",
+]
