@@ -1,9 +1,13 @@
 // Under `lull run` a notice can come before the program has built its
 // Runtime (during MPI_Init, while it loads data): SIGUSR1's default action
 // would kill the rank, and the job would lose its work instead of stopping
-// cleanly. So when LULL_NOTICE_FILE is set (by `lull run`), the notice
-// signals get lull's flag-setting handler as soon as the library is loaded;
-// the Runtime then sees the flag as a notice that came before restore().
+// cleanly; and one that interrupts a system call (MPI_Init's, a TCP
+// rendezvous) can make it fail. So when LULL_NOTICE_FILE is set (by `lull
+// run`), as soon as the library is loaded the notice signals get lull's
+// flag-setting handler and are blocked in the loading thread (the main
+// thread, for a program linked to lull or a Python script's `import lull`)
+// and so in every thread it starts later: a notice stays pending until the
+// Runtime takes it, as one that came before restore().
 #include <signal.h>
 
 #include <cstdlib>
@@ -24,6 +28,7 @@ __attribute__((constructor)) void install_early_notice_handlers() {
     // then the default signal is the notice.
   }
   for (int signo : signals) lull::detail::install_notice_handler(signo, nullptr);
+  lull::detail::block_notice_signals(signals, nullptr);
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <signal.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <cstring>
 #include <string>
 
@@ -22,6 +25,18 @@ extern "C" void on_notice_signal(int signo) { g_notice_signal = signo; }
 
 bool NoticeWatcher::signal_seen() noexcept { return g_notice_signal != 0; }
 
+sigset_t signal_set(const std::vector<int>& signals) noexcept {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signo : signals) sigaddset(&set, signo);
+  return set;
+}
+
+bool block_notice_signals(const std::vector<int>& signals, sigset_t* previous) noexcept {
+  const sigset_t set = signal_set(signals);
+  return ::pthread_sigmask(SIG_BLOCK, &set, previous) == 0;
+}
+
 bool install_notice_handler(int signo, struct sigaction* previous) noexcept {
   struct sigaction action {};
   action.sa_handler = on_notice_signal;
@@ -36,9 +51,18 @@ NoticeWatcher::NoticeWatcher(NoticeWatcherOptions options) : options_(std::move(
     if (!install_notice_handler(signo, &old)) throw_errno("sigaction", "signal " + std::to_string(signo));
     previous_.emplace_back(signo, old);
   }
+  sigemptyset(&previous_mask_);
+  if (!block_notice_signals(options_.signals, &previous_mask_)) throw_errno("pthread_sigmask", "the notice signals");
 }
 
 NoticeWatcher::~NoticeWatcher() {
+  // The notice signals this watcher blocked are delivered again (to the
+  // handler kept or given back below; a pending one is taken there).
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  for (int signo : options_.signals) {
+    if (sigismember(&previous_mask_, signo) == 0) sigaddset(&unblock, signo);
+  }
   // A late notice (a second SIGUSR1 while the program exits after a stop)
   // must not kill the process with the default action: where that was the
   // old disposition, the flag-setting handler stays. A program's own
@@ -46,6 +70,7 @@ NoticeWatcher::~NoticeWatcher() {
   for (auto& [signo, old] : previous_) {
     if (old.sa_handler != SIG_DFL || (old.sa_flags & SA_SIGINFO) != 0) ::sigaction(signo, &old, nullptr);
   }
+  ::pthread_sigmask(SIG_UNBLOCK, &unblock, nullptr);
 }
 
 namespace {
@@ -80,7 +105,20 @@ void NoticeWatcher::take(const PreemptionNotice& notice) {
   if (!notice_ || notice.deadline_unix < notice_->deadline_unix) notice_ = notice;
 }
 
+void NoticeWatcher::take_pending_signal() noexcept {
+  sigset_t pending;
+  if (g_notice_signal != 0 || ::sigpending(&pending) != 0) return;
+  for (int signo : options_.signals) {
+    if (sigismember(&pending, signo) != 1) continue;
+    const sigset_t only = signal_set({signo});
+    const timespec now{0, 0};
+    if (::sigtimedwait(&only, nullptr, &now) == signo) g_notice_signal = signo;
+    return;
+  }
+}
+
 const std::optional<PreemptionNotice>& NoticeWatcher::poll() {
+  take_pending_signal();
   const int signo = g_notice_signal;
   bool check_file = false;
   if (signo != 0 && !signal_taken_) {

@@ -4,14 +4,17 @@
 // (notice_anytime_test.py). Deterministic: the same --steps end with the same
 // last line, "digest <hex>" (rank 0), however often it was preempted.
 //
-//   late_runtime_job [--start-seconds S] [--steps N] [--step-ms M] [--probe-read]
+//   late_runtime_job [--start-seconds S] [--steps N] [--step-ms M] [--probe-syscalls]
 //
 // Each step adds an allreduce of every rank's pseudo-random numbers to a
 // replicated vector; the per-rank generator is protected too. With
-// --probe-read, each step instead waits --step-ms in a blocking read() of a
-// pipe that another thread writes to: a notice signal arriving then must not
-// interrupt it (lull's handlers use SA_RESTART). A read that fails with EINTR
-// is reported as "read() interrupted by a signal" and the program exits 3.
+// --probe-syscalls, each step instead waits --step-ms in poll() (which the
+// kernel never restarts after a handler, SA_RESTART or not) and then read()
+// on a pipe that another thread writes to, as a program waits on a socket:
+// a notice signal arriving then must interrupt neither. A call that fails
+// with EINTR is reported as "... interrupted by a signal" and the program
+// exits 3.
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -32,7 +35,7 @@ struct Flags {
   double start_seconds = 0;
   std::uint64_t steps = 200;
   int step_ms = 5;
-  bool probe_read = false;
+  bool probe_syscalls = false;
 };
 
 std::uint64_t splitmix64(std::uint64_t& state) {
@@ -51,23 +54,25 @@ std::string digest_of(const std::vector<double>& values) {
   return hex;
 }
 
-// Blocks in read() for about `ms`, as a program waiting on a socket does.
-// False when a signal interrupted it.
-bool wait_in_read(int ms) {
+// Blocks in poll() for about `ms`, then in read(), as a program waiting on a
+// socket does. The name of the call a signal interrupted, or null.
+const char* wait_on_a_pipe(int ms) {
   int fds[2];
-  if (::pipe(fds) != 0) return true;
+  if (::pipe(fds) != 0) return nullptr;
   std::thread writer([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     const char byte = 1;
     [[maybe_unused]] ssize_t ignored = ::write(fds[1], &byte, 1);
   });
+  const char* interrupted = nullptr;
+  pollfd readable{fds[0], POLLIN, 0};
+  if (::poll(&readable, 1, 60'000) < 0 && errno == EINTR) interrupted = "poll()";
   char byte = 0;
-  const ssize_t got = ::read(fds[0], &byte, 1);
-  const bool interrupted = got < 0 && errno == EINTR;
+  if (::read(fds[0], &byte, 1) < 0 && errno == EINTR && interrupted == nullptr) interrupted = "read()";
   writer.join();
   ::close(fds[0]);
   ::close(fds[1]);
-  return !interrupted;
+  return interrupted;
 }
 
 int train(const Flags& flags) {
@@ -85,9 +90,9 @@ int train(const Flags& flags) {
     for (double& u : update) u = static_cast<double>(splitmix64(generator) >> 11) * 0x1.0p-53;
     comm.allreduce(update.data(), update.size(), lull::DType::f64, lull::ReduceOp::sum);
     for (std::size_t i = 0; i < weights.size(); ++i) weights[i] = 0.999 * weights[i] + 0.01 * update[i];
-    if (flags.probe_read) {
-      if (!wait_in_read(flags.step_ms)) {
-        std::fprintf(stderr, "late_runtime_job: read() interrupted by a signal at step %llu\n",
+    if (flags.probe_syscalls) {
+      if (const char* call = wait_on_a_pipe(flags.step_ms)) {
+        std::fprintf(stderr, "late_runtime_job: %s interrupted by a signal at step %llu\n", call,
                      static_cast<unsigned long long>(step));
         return 3;
       }
@@ -118,7 +123,7 @@ int main(int argc, char** argv) {
     if (arg == "--start-seconds" && has_value) flags.start_seconds = std::stod(argv[++i]);
     else if (arg == "--steps" && has_value) flags.steps = std::stoull(argv[++i]);
     else if (arg == "--step-ms" && has_value) flags.step_ms = std::stoi(argv[++i]);
-    else if (arg == "--probe-read") flags.probe_read = true;
+    else if (arg == "--probe-syscalls") flags.probe_syscalls = true;
     else {
       std::fprintf(stderr, "late_runtime_job: unknown or incomplete argument %s\n", arg.c_str());
       return 2;

@@ -3,7 +3,7 @@
 
 Real `lull run`, real mpirun, real signals. The job is late_runtime_job, which spends
 --start-seconds before it builds its Runtime (as a Python rank spends seconds in
-`import torch`): a SIGTERM to `lull run` then must neither kill a rank with the notice's
+`import torch`), or the PyTorch example itself (AnyMomentPyTorch): a SIGTERM to `lull run` then must neither kill a rank with the notice's
 signal nor be lost. Every run must end 75 with a committed snapshot (a notice before the
 first snapshot stops the job after its first step, on a new one) or 0 when the job had
 finished; the resumed runs end bitwise equal to an uninterrupted run.
@@ -31,8 +31,11 @@ class AnyMoment(Scratch):
     """At least 3 SIGTERMs to `lull run` at random moments from 0 s on, the start included,
     then the job resumed to its end: the digest of an uninterrupted run."""
 
-    STEPS = 600
-    STEP_MS = 5
+    # Long enough that no run reaches the end before its notice: a run does at most
+    # (latest moment - start) / step time steps.
+    STEPS = 2000
+    STEP_MS = 4
+    LATEST_MOMENT = START_SECONDS + 2.0  # notices in the start (no Runtime yet), and after
 
     def job(self, ranks):
         args = ["--start-seconds", str(START_SECONDS), "--steps", str(self.STEPS), "--step-ms", str(self.STEP_MS)]
@@ -46,8 +49,7 @@ class AnyMoment(Scratch):
 
         ckpt = self.path("ckpt")
         command = [os.path.join(BIN, "lull"), "run", "--ckpt-dir", ckpt, "--grace", "60", "--", *self.job(ranks)]
-        # Several moments in the start (before any Runtime exists), some after: [0, start + 2 s].
-        moments = [self.random.uniform(0.0, START_SECONDS + 2.0) for _ in range(4)]
+        moments = [self.random.uniform(0.0, self.LATEST_MOMENT) for _ in range(4)]
         moments[0] = self.random.uniform(0.0, 0.3)  # at once: mpirun itself still starting
         print(f"notices {['%.2f s' % m for m in moments]} after lull run reads signals", flush=True)
         preemptions, last_step, runs = 0, -1, 0
@@ -83,14 +85,39 @@ class AnyMoment(Scratch):
         self.check(2)
 
 
-class SystemCallsGoOn(Scratch):
-    """A notice signal that reaches a rank blocked in read() does not interrupt it: lull's
-    handlers use SA_RESTART. The signals go to the ranks directly, many of them, while
-    they spend nearly all their time in read()."""
+class AnyMomentPyTorch(AnyMoment):
+    """The same with examples/pytorch/train_cnn.py (DDP over gloo under mpirun): notices
+    while the ranks are still in `import lull` / `import torch` (seconds here), in
+    init_process_group, and while they train. Needs the lull package (build/python on
+    PYTHONPATH) and torch."""
 
-    def test_read_is_not_interrupted_by_notice_signals(self):
+    STEPS = 400
+    STEP_MS = 20
+    LATEST_MOMENT = 10.0  # a rank's imports take 2-8 s on this machine
+
+    def setUp(self):
+        super().setUp()
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            self.skipTest("torch is not installed (python3-torch)")
+
+    def job(self, ranks):
+        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "pytorch", "train_cnn.py")
+        return ["mpirun", "-np", str(ranks), sys.executable, example, "--steps", str(self.STEPS),
+                "--step-ms", str(self.STEP_MS)]
+
+
+class SystemCallsGoOn(Scratch):
+    """Notice signals that reach ranks waiting in poll() (never restarted after a handler,
+    SA_RESTART or not: torch's TCPStore raised "Interrupted system call" there) and read()
+    interrupt neither: the Runtime's thread blocks them and takes them from the pending set.
+    The signals go to the ranks directly, many of them, while they spend nearly all their
+    time in those calls."""
+
+    def test_poll_and_read_are_not_interrupted_by_notice_signals(self):
         ckpt = self.path("ckpt")
-        command = ["mpirun", "-np", "2", JOB, "--steps", "100000", "--step-ms", "30", "--probe-read"]
+        command = ["mpirun", "-np", "2", JOB, "--steps", "100000", "--step-ms", "30", "--probe-syscalls"]
         job = subprocess.Popen(command, env=environment(LULL_CKPT_DIR=ckpt), stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
         ranks = []
