@@ -31,10 +31,11 @@ class AnyMoment(Scratch):
     """At least 3 SIGTERMs to `lull run` at random moments from 0 s on, the start included,
     then the job resumed to its end: the digest of an uninterrupted run."""
 
-    # Long enough that no run reaches the end before its notice: a run does at most
-    # (latest moment - start) / step time steps.
+    # Long enough that 3 preemptions land before the end whatever the machine's speed: a
+    # run does at most (LATEST_MOMENT - STEPS_NOT_BEFORE) / STEP_MS steps before its notice.
     STEPS = 2000
     STEP_MS = 4
+    STEPS_NOT_BEFORE = START_SECONDS  # the program sleeps that long before its first step
     LATEST_MOMENT = START_SECONDS + 2.0  # notices in the start (no Runtime yet), and after
 
     def job(self, ranks):
@@ -42,6 +43,8 @@ class AnyMoment(Scratch):
         return ["mpirun", "-np", str(ranks), JOB, *args]
 
     def check(self, ranks):
+        most_per_run = (self.LATEST_MOMENT - self.STEPS_NOT_BEFORE) * 1000 / self.STEP_MS
+        self.assertGreater(self.STEPS, 3 * most_per_run, "too few steps for 3 notices to land before the end")
         reference = subprocess.run(self.job(ranks), env=environment(LULL_CKPT_DIR=self.path("reference")),
                                    capture_output=True, text=True, timeout=300)
         self.assertEqual(reference.returncode, 0, reference.stderr)
@@ -86,14 +89,14 @@ class AnyMoment(Scratch):
 
 
 class AnyMomentPyTorch(AnyMoment):
-    """The same with examples/pytorch/train_cnn.py (DDP over gloo under mpirun): notices
-    while the ranks are still in `import lull` / `import torch` (seconds here), in
-    init_process_group, and while they train. Needs the lull package (build/python on
-    PYTHONPATH) and torch."""
+    """The same with a PyTorch DDP (gloo) script on the lull package (late_torch_job.py):
+    notices while the ranks are still in `import torch` (seconds here), in
+    init_process_group, and while they train. Needs build/python on PYTHONPATH, and torch."""
 
-    STEPS = 400
-    STEP_MS = 20
-    LATEST_MOMENT = 10.0  # a rank's imports take 2-8 s on this machine
+    STEPS = 2500
+    STEP_MS = 10
+    STEPS_NOT_BEFORE = 0
+    LATEST_MOMENT = 8.0  # a rank's imports take 2-8 s on this machine
 
     def setUp(self):
         super().setUp()
@@ -103,9 +106,15 @@ class AnyMomentPyTorch(AnyMoment):
             self.skipTest("torch is not installed (python3-torch)")
 
     def job(self, ranks):
-        example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "pytorch", "train_cnn.py")
-        return ["mpirun", "-np", str(ranks), sys.executable, example, "--steps", str(self.STEPS),
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "late_torch_job.py")
+        return ["mpirun", "-np", str(ranks), sys.executable, script, "--steps", str(self.STEPS),
                 "--step-ms", str(self.STEP_MS)]
+
+    def test_np1(self):
+        self.check(1)
+
+    def test_np2(self):
+        self.check(2)
 
 
 class SystemCallsGoOn(Scratch):
