@@ -20,9 +20,10 @@ def loads(data):
 class StatefulState(Protected):
     """An object with state_dict() and load_state_dict(): saved whole at each checkpoint (per rank)."""
 
-    def __init__(self, name, obj):
+    def __init__(self, name, obj, replicated=True):
         self.name = name
         self.obj = obj
+        self.replicated_blobs = replicated
 
     def blobs(self):
         return [(self.name, lambda: dumps(self.obj.state_dict()), lambda data: self.obj.load_state_dict(loads(data)))]
@@ -49,7 +50,8 @@ def saved_form(obj):
 class ObjectState(Protected):
     """A picklable rank-local object restored in place: a dict, a list, or an object's attributes."""
 
-    def __init__(self, name, obj):
+    def __init__(self, name, obj, replicated=True):
+        self.replicated_blobs = replicated
         if not isinstance(obj, (dict, list)) and not hasattr(obj, "__dict__"):
             raise UsageError(
                 f'"{name}" ({type(obj).__name__}) cannot be restored in place: protect a dict, a list or an '

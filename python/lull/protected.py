@@ -33,6 +33,12 @@ class Protected:
         """TensorEntry list, in a fixed order (every rank alike)."""
         return []
 
+    # Whether the blobs hold what every rank holds alike (an optimizer's
+    # hyperparameters, a scheduler): on a resume at another world size they
+    # are loaded from old rank 0's. Rank-local ones (RNG states) are not
+    # loaded then (Runtime.restored_blob reads any old rank's).
+    replicated_blobs = False
+
     def blobs(self):
         """[(name, save() -> bytes, load(bytes))], in a fixed order."""
         return []

@@ -6,6 +6,7 @@ import weakref
 from . import _lull
 from .communicators import resolve
 from .errors import StateReplaced, UsageError
+from .notice_signals import notices_held
 from .picklable_state import BlobState, ObjectState, StatefulState
 from .protected import Protected, TensorEntry, TensorState, rank_local_entry
 from .rng_state import GeneratorState, GlobalRngState
@@ -116,11 +117,32 @@ class Runtime:
         """Loads the newest usable snapshot into everything protected (in place)
         and returns its step: the number of steps already done (0 when there
         is none). Falls back to older snapshots when one fails its checksums."""
-        if not self._restored:
-            self._check_bindings("restore()")
-            self._native.protect_blob(GUARD_BLOB, self._guard, lambda data: None)
-            self._restored = True
-        return self._native.restore()
+        if self._restored:
+            raise UsageError("restore() was called already: it runs once, before the first step")
+        self._check_bindings("restore()")
+        self._native.protect_blob(GUARD_BLOB, self._guard, lambda data: None)
+        self._restored = True
+        step = self._native.restore()
+        old_world = self.restored_world_size
+        if old_world and old_world != self.world_size:
+            # Another world size: lull loaded no blob. What every rank held
+            # alike comes from old rank 0; rank-local state stays as set.
+            for protected in self._protected:
+                if protected.replicated_blobs:
+                    for name, _save, load in protected.blobs():
+                        load(self._native.restored_blob(name, 0))
+        return step
+
+    @property
+    def restored_world_size(self):
+        """After restore(): the number of ranks that wrote the snapshot restored (0: none)."""
+        return self._native.restored_world_size
+
+    def restored_blob(self, name, old_rank):
+        """Between restore() and the first step: the bytes old rank `old_rank` saved
+        as blob `name` (a job resumed on another number of ranks reads every old
+        rank's rank-local state this way; lull does not load it then)."""
+        return self._native.restored_blob(name, old_rank)
 
     def end_step(self, step):
         """Call after every step with the number of steps done. Returns True
@@ -177,7 +199,8 @@ class Runtime:
     def init_process_group(self, backend="gloo", **kwargs):
         """torch.distributed.init_process_group over this Runtime's ranks, for
         a program started with mpirun: rank 0 picks a free TCP port on its
-        host and the ranks agree on it through lull. Same rank numbers as lull."""
+        host and the ranks agree on it through lull. Same rank numbers as lull.
+        A preemption notice meanwhile is held back, not fatal (lull/notice_signals.py)."""
         import socket
 
         import torch.distributed as dist
@@ -188,9 +211,10 @@ class Runtime:
                 s.bind(("", 0))
                 address = f"{socket.gethostname()}:{s.getsockname()[1]}".encode()
         address = self._native.broadcast_bytes(address, 0).decode()
-        dist.init_process_group(
-            backend, init_method=f"tcp://{address}", rank=self.rank, world_size=self.world_size, **kwargs
-        )
+        with notices_held():
+            dist.init_process_group(
+                backend, init_method=f"tcp://{address}", rank=self.rank, world_size=self.world_size, **kwargs
+            )
 
     # ---- state of the run ----
 
@@ -260,15 +284,15 @@ class Runtime:
             if isinstance(obj, torch.optim.Optimizer):
                 lazily = any(p not in obj.state for p in torch_state.trainable_params(obj) if p.requires_grad)
                 if lazily and type(obj).__name__ not in torch_state.ZERO_INITIALIZED:
-                    return StatefulState(name, obj)
+                    return StatefulState(name, obj, replicated)
                 return torch_state.OptimizerState(name, obj, replicated)
             if isinstance(obj, torch.Generator):
                 return GeneratorState(name, obj)
         if hasattr(obj, "bit_generator"):
             return GeneratorState(name, obj)
         if callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None)):
-            return StatefulState(name, obj)
-        return ObjectState(name, obj)
+            return StatefulState(name, obj, replicated)
+        return ObjectState(name, obj, replicated)
 
     def _add(self, name, protected):
         self._names.add(name)

@@ -31,6 +31,7 @@ class ModuleState(Protected):
     def __init__(self, name, module, replicated=True):
         self.name = name
         self.module = module
+        self.replicated_blobs = replicated
         self.entries = []
         for key, tensor in module.state_dict(keep_vars=True).items():
             self.entries.append(TensorEntry(f"{name}:{key}", tensor, replicated=replicated))
@@ -95,6 +96,7 @@ class OptimizerState(Protected):
 
         self.name = name
         self.optimizer = optimizer
+        self.replicated_blobs = replicated
         create_lazy_state(optimizer)
         self.params = trainable_params(optimizer)
         self.entries = []  # TensorEntry

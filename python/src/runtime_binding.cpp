@@ -176,7 +176,16 @@ void bind_runtime(py::module_& m) {
       .def_property_readonly("exit_reason", [](PyRuntime& p) { return p.rt().exit_reason(); })
       .def_property_readonly("rank", [](PyRuntime& p) { return p.rt().rank(); })
       .def_property_readonly("world_size", [](PyRuntime& p) { return p.rt().world_size(); })
-      .def_property_readonly("last_committed_step", [](PyRuntime& p) { return p.rt().last_committed_step(); });
+      .def_property_readonly("last_committed_step", [](PyRuntime& p) { return p.rt().last_committed_step(); })
+      .def_property_readonly("restored_world_size", [](PyRuntime& p) { return p.rt().restored_world_size(); })
+      .def("restored_blob", [](PyRuntime& p, const std::string& name, int old_rank) {
+            std::vector<std::byte> bytes;
+            {
+              py::gil_scoped_release release;
+              bytes = p.rt().restored_blob(name, old_rank);
+            }
+            return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+          }, py::arg("name"), py::arg("old_rank"));
 }
 
 }  // namespace lull::python

@@ -1,5 +1,7 @@
 #include "torch_communicator.h"
 
+#include <pybind11/stl.h>  // std::vector <-> list for the vote values
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
