@@ -6,7 +6,6 @@ import os
 import sys
 
 from .errors import UsageError
-from .notice_signals import notices_held
 
 # Set by Open MPI's, MPICH's and PMIx's launchers in every rank.
 MPI_LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
@@ -27,12 +26,11 @@ def torch_group():
     environment (env://) if the program has not."""
     import torch.distributed as dist
 
-    with notices_held():
-        if not dist.is_initialized():
-            dist.init_process_group(backend="gloo")
-        if dist.get_backend() == "gloo":
-            return None  # the default group: lull's collectives are ordered with the program's on every rank
-        return dist.new_group(backend="gloo")
+    if not dist.is_initialized():
+        dist.init_process_group(backend="gloo")
+    if dist.get_backend() == "gloo":
+        return None  # the default group: lull's collectives are ordered with the program's on every rank
+    return dist.new_group(backend="gloo")
 
 
 def resolve(comm):

@@ -6,7 +6,6 @@ import weakref
 from . import _lull
 from .communicators import resolve
 from .errors import StateReplaced, UsageError
-from .notice_signals import notices_held
 from .picklable_state import BlobState, ObjectState, StatefulState
 from .protected import Protected, TensorEntry, TensorState, rank_local_entry
 from .rng_state import GeneratorState, GlobalRngState
@@ -200,7 +199,8 @@ class Runtime:
         """torch.distributed.init_process_group over this Runtime's ranks, for
         a program started with mpirun: rank 0 picks a free TCP port on its
         host and the ranks agree on it through lull. Same rank numbers as lull.
-        A preemption notice meanwhile is held back, not fatal (lull/notice_signals.py)."""
+        A preemption notice meanwhile stays pending, not fatal: liblull keeps the
+        notice signals blocked in the threads that may take them."""
         import socket
 
         import torch.distributed as dist
@@ -211,10 +211,9 @@ class Runtime:
                 s.bind(("", 0))
                 address = f"{socket.gethostname()}:{s.getsockname()[1]}".encode()
         address = self._native.broadcast_bytes(address, 0).decode()
-        with notices_held():
-            dist.init_process_group(
-                backend, init_method=f"tcp://{address}", rank=self.rank, world_size=self.world_size, **kwargs
-            )
+        dist.init_process_group(
+            backend, init_method=f"tcp://{address}", rank=self.rank, world_size=self.world_size, **kwargs
+        )
 
     # ---- state of the run ----
 
