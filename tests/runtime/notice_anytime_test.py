@@ -37,6 +37,7 @@ class AnyMoment(Scratch):
     STEP_MS = 4
     STEPS_NOT_BEFORE = START_SECONDS  # the program sleeps that long before its first step
     LATEST_MOMENT = START_SECONDS + 2.0  # notices in the start (no Runtime yet), and after
+    LULL_RUN_OPTIONS = []
 
     def job(self, ranks):
         args = ["--start-seconds", str(START_SECONDS), "--steps", str(self.STEPS), "--step-ms", str(self.STEP_MS)]
@@ -51,7 +52,8 @@ class AnyMoment(Scratch):
         expected = digest_of(reference.stdout)
 
         ckpt = self.path("ckpt")
-        command = [os.path.join(BIN, "lull"), "run", "--ckpt-dir", ckpt, "--grace", "60", "--", *self.job(ranks)]
+        command = [os.path.join(BIN, "lull"), "run", "--ckpt-dir", ckpt, "--grace", "60", *self.LULL_RUN_OPTIONS, "--",
+                   *self.job(ranks)]
         moments = [self.random.uniform(0.0, self.LATEST_MOMENT) for _ in range(4)]
         moments[0] = self.random.uniform(0.0, 0.3)  # at once: mpirun itself still starting
         print(f"notices {['%.2f s' % m for m in moments]} after lull run reads signals", flush=True)
@@ -115,6 +117,27 @@ class AnyMomentPyTorch(AnyMoment):
 
     def test_np2(self):
         self.check(2)
+
+
+class TorchrunStyle(AnyMoment):
+    """The same through a launcher like torchrun (tests/launcher/torchrun_like.py: it
+    forwards SIGTERM to its workers, dies of SIGUSR1, and reports workers that exited 75 as
+    a failure), with `lull run --notice-signal TERM` and `none`: every preempted run still
+    ends 75. One worker: without mpirun each C++ worker is an MPI world of its own."""
+
+    TORCHRUN_LIKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "launcher", "torchrun_like.py")
+
+    def job(self, ranks):
+        args = ["--start-seconds", str(START_SECONDS), "--steps", str(self.STEPS), "--step-ms", str(self.STEP_MS)]
+        return [sys.executable, self.TORCHRUN_LIKE, "--nproc", str(ranks), "--", JOB, *args]
+
+    def test_term(self):
+        self.LULL_RUN_OPTIONS = ["--notice-signal", "TERM"]
+        self.check(1)
+
+    def test_none(self):
+        self.LULL_RUN_OPTIONS = ["--notice-signal", "none"]
+        self.check(1)
 
 
 class SystemCallsGoOn(Scratch):
