@@ -19,15 +19,6 @@ namespace lull {
 
 namespace {
 
-FileKind kind_of(mode_t mode) noexcept {
-  if (S_ISREG(mode)) return FileKind::regular;
-  if (S_ISDIR(mode)) return FileKind::directory;
-  if (S_ISLNK(mode)) return FileKind::symlink;
-  if (S_ISFIFO(mode)) return FileKind::fifo;
-  if (S_ISSOCK(mode)) return FileKind::socket;
-  return FileKind::device;
-}
-
 [[noreturn]] void refuse_non_regular(const std::filesystem::path& path, FileKind kind) {
   throw Error(ErrorCode::corrupt,
               path.string() + " is " + std::string(file_kind_name(kind)) + ", not a regular file; lull opens only regular files",
@@ -40,20 +31,20 @@ FileKind kind_of(mode_t mode) noexcept {
 // The lstat first keeps a device from being opened at all.
 UniqueFd open_regular(const std::filesystem::path& path, int flags, mode_t mode = 0) {
   struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse_non_regular(path, kind_of(st.st_mode));
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) refuse_non_regular(path, file_kind_of(st.st_mode));
   UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode));
   if (!fd.valid()) {
     if (errno == ELOOP) refuse_non_regular(path, FileKind::symlink);
     throw_errno("open", path.string());
   }
   if (::fstat(fd.get(), &st) != 0) throw_errno("fstat", path.string());
-  if (!S_ISREG(st.st_mode)) refuse_non_regular(path, kind_of(st.st_mode));
+  if (!S_ISREG(st.st_mode)) refuse_non_regular(path, file_kind_of(st.st_mode));
   return fd;
 }
 
 FileStatus status_of(const struct stat& st) noexcept {
   FileStatus status;
-  status.kind = kind_of(st.st_mode);
+  status.kind = file_kind_of(st.st_mode);
   if (status.kind == FileKind::regular) status.size = static_cast<std::uint64_t>(st.st_size);
   status.permissions = st.st_mode & 07777;
   status.modified = std::chrono::system_clock::time_point(std::chrono::duration_cast<std::chrono::system_clock::duration>(
@@ -224,15 +215,26 @@ class PosixFileSystem final : public FileSystem {
 
 }  // namespace
 
+FileKind file_kind_of(mode_t mode) noexcept {
+  if (S_ISDIR(mode)) return FileKind::directory;
+  if (S_ISLNK(mode)) return FileKind::symlink;
+  if (S_ISFIFO(mode)) return FileKind::fifo;
+  if (S_ISSOCK(mode)) return FileKind::socket;
+  if (S_ISCHR(mode)) return FileKind::character_device;
+  if (S_ISBLK(mode)) return FileKind::block_device;
+  return FileKind::regular;  // S_ISREG, and nothing else is left in S_IFMT
+}
+
 std::string_view file_kind_name(FileKind kind) noexcept {
   switch (kind) {
     case FileKind::missing: return "missing";
     case FileKind::regular: return "a regular file";
     case FileKind::directory: return "a directory";
     case FileKind::symlink: return "a symbolic link";
-    case FileKind::fifo: return "a FIFO (named pipe)";
+    case FileKind::fifo: return "a FIFO";
     case FileKind::socket: return "a socket";
-    case FileKind::device: return "a device";
+    case FileKind::character_device: return "a character device";
+    case FileKind::block_device: return "a block device";
   }
   return "of an unknown kind";
 }

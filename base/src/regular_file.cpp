@@ -9,30 +9,18 @@
 #include <cstdint>
 
 #include "lull/base/errno_error.h"
+#include "lull/base/file_system.h"
 #include "lull/base/error.h"
 #include "lull/base/unique_fd.h"
 
 namespace lull {
 
-std::string_view file_type_name(unsigned mode) noexcept {
-  switch (mode & S_IFMT) {
-    case S_IFREG: return "a regular file";
-    case S_IFDIR: return "a directory";
-    case S_IFIFO: return "a FIFO";
-    case S_IFCHR: return "a character device";
-    case S_IFBLK: return "a block device";
-    case S_IFSOCK: return "a socket";
-    case S_IFLNK: return "a symbolic link";
-    default: return "not a regular file";
-  }
-}
-
 RegularFileContent read_regular_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what,
                                      Symlinks symlinks) {
   const std::string cannot = "cannot read " + std::string(what) + " " + path.string();
   auto refuse = [&](ErrorCode code, const std::string& why) { return Error(code, cannot, {}, why); };
-  auto not_regular = [&](unsigned mode) {
-    return refuse(ErrorCode::invalid_argument, "it is " + std::string(file_type_name(mode)) + ", not a regular file");
+  auto not_regular = [&](mode_t mode) {
+    return refuse(ErrorCode::invalid_argument, "it is " + std::string(file_kind_name(file_kind_of(mode))) + ", not a regular file");
   };
   auto failed = [&](int err, const char* call) {
     const Error mapped = errno_error(err, call, path.string());

@@ -52,9 +52,22 @@
 namespace lull {
 
 // What a path is, read without following a symbolic link at its end.
-enum class FileKind : std::uint8_t { missing, regular, directory, symlink, fifo, socket, device };
+enum class FileKind : std::uint8_t {
+  missing,
+  regular,
+  directory,
+  symlink,
+  fifo,
+  socket,
+  character_device,
+  block_device,
+};
 
-// "a regular file", "a directory", "a symbolic link", "a FIFO", ... for messages.
+// The kind of an st_mode (S_IFMT's bits).
+FileKind file_kind_of(mode_t mode) noexcept;
+
+// "a regular file", "a directory", "a symbolic link", "a FIFO", "a
+// character device", ... for messages: lull's one namer of file types.
 std::string_view file_kind_name(FileKind kind) noexcept;
 
 struct FileStatus {

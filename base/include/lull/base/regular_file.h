@@ -35,7 +35,4 @@ struct RegularFileContent {
 RegularFileContent read_regular_file(const std::filesystem::path& path, std::size_t max_bytes, std::string_view what,
                                      Symlinks symlinks = Symlinks::follow);
 
-// "a directory", "a FIFO", "a character device", ... for an st_mode.
-std::string_view file_type_name(unsigned mode) noexcept;
-
 }  // namespace lull
