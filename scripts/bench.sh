@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs lull's benchmarks and assembles BUILD_DIR/bench/checkpoint.json and
-# BUILD_DIR/bench/runtime.json.
-# Usage: scripts/bench.sh BUILD_DIR [--quick] [--reps N] [--only checkpoint|runtime]
+# Runs lull's benchmarks and assembles BUILD_DIR/bench/checkpoint.json,
+# BUILD_DIR/bench/runtime.json and BUILD_DIR/bench/python.json.
+# Usage: scripts/bench.sh BUILD_DIR [--quick] [--reps N] [--only checkpoint|runtime|python]
 #        (BUILD_DIR already built)
 #
 #   LULL_BENCH_DIR        where the files go (default BUILD_DIR/bench/work); the
@@ -12,7 +12,7 @@
 #   LULL_BENCH_RANKS      rank counts (default "1 2 4")
 #   LULL_BENCH_TOTAL_MIB  size of the state (default 1024)
 #   LULL_BENCH_QUICK=1    same as --quick
-#   LULL_BENCH_ONLY       checkpoint or runtime: run only that part (same as --only)
+#   LULL_BENCH_ONLY       checkpoint, runtime or python: run only that part (same as --only)
 #
 # Figures on this machine swing 2-4x within minutes, so everything is
 # interleaved in the same run and the report quotes medians; lull's ratio to
@@ -64,6 +64,7 @@ mpirun=(mpirun --bind-to none)
 needed=(checkpoint_bench layout_bench runtime_bench lull train_mlp)
 [[ "$only" == runtime ]] && needed=(runtime_bench lull train_mlp)
 [[ "$only" == checkpoint ]] && needed=(checkpoint_bench layout_bench)
+[[ "$only" == python ]] && needed=(lull)
 for exe in "${needed[@]}"; do
   [[ -x $bin/$exe ]] || { echo "bench.sh: $bin/$exe missing; build first" >&2; exit 1; }
 done
@@ -96,8 +97,27 @@ run_runtime_bench() {
     --meta "load_before=$(cut -d' ' -f1-3 /proc/loadavg)" --meta "samples_file=$runtime_samples" >/dev/null
   echo "runtime figures written to $out_dir/runtime.json"
 }
+# The Python package (bench/python_bench.py): end_step() from Python beside a
+# gloo step, and a model + Adam checkpoint and restore against torch.save/load.
+run_python_bench() {
+  echo
+  if ! compgen -G "$build/python/lull/_lull*.so" >/dev/null; then
+    echo "bench.sh: the lull Python package was not built (pybind11-dev, python3-dev); python part skipped" >&2
+    return 0
+  fi
+  if ! "$python" -c 'import torch' 2>/dev/null; then
+    echo "bench.sh: $python has no torch (install python3-torch: make deps); python part skipped" >&2
+    return 0
+  fi
+  "$python" "$repo/bench/python_bench.py" --build "$build" --work "$base_dir" --out "$out_dir/python.json" \
+    --reps "$reps" --total-mib "$total_mib" $([[ "$quick" == 1 ]] && echo --quick)
+}
 if [[ "$only" == runtime ]]; then
   run_runtime_bench
+  exit 0
+fi
+if [[ "$only" == python ]]; then
+  run_python_bench
   exit 0
 fi
 
@@ -161,4 +181,5 @@ plan_n=${ranks_list%% *}
   --meta "h5py_processes=one per rank" --meta "samples_file=$samples"
 if [[ "$only" != checkpoint ]]; then
   run_runtime_bench
+  run_python_bench
 fi
