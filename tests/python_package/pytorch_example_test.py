@@ -18,7 +18,7 @@ from harness import BIN_DIR, PYTHON, Scratch, environment, main, require_torch
 SOURCE = os.environ.get("LULL_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 EXAMPLE = os.path.abspath(os.path.join(SOURCE, "examples", "pytorch", "train_cnn.py"))
 LULL = os.path.abspath(os.path.join(BIN_DIR, "lull"))
-STEPS = 400
+STEPS = 600
 
 
 def digest_of(text):
@@ -59,8 +59,8 @@ class BitwiseResume(ExampleCase):
         for attempt in range(12):
             run = subprocess.Popen(command, env=environment(LULL_LOG_LEVEL="info"), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
-            # At most ~5 s a run (Python's start included) against ~12 s of training: three
-            # preemptions come before the job can finish.
+            # At most 5 s a run (Python's start included) against >= 18 s of training (600 steps
+            # of >= 30 ms): three preemptions come before the job can finish, however fast the machine.
             delay = self.random.uniform(0.3, 5.0) if preemptions < 3 else None
             if delay is not None:
                 try:
