@@ -5,7 +5,6 @@
 
 #include <signal.h>
 
-#include <cstdio>
 #include <string>
 #include <string_view>
 
@@ -15,6 +14,8 @@
 #include "checkpoint_schedule.h"
 #include "deadline_planner.h"
 #include "device_staging.h"
+#include "elastic_note.h"
+#include "job_store.h"
 #include "lull/base/clock.h"
 #include "lull/base/error.h"
 #include "lull/base/log.h"
@@ -29,12 +30,6 @@
 namespace lull {
 
 namespace {
-
-std::string fixed(double value, int decimals) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%.*f", decimals, value);
-  return text;
-}
 
 std::unique_ptr<Communicator> mpi_communicator(MPI_Comm comm, const RuntimeOptions& options) {
   CommunicatorOptions c;
@@ -67,7 +62,7 @@ class Runtime::Impl {
       throw Error(ErrorCode::invalid_argument,
                   "no snapshot directory: set LULL_CKPT_DIR (or give the directory when creating the runtime)");
     }
-    open_store();
+    newest_at_start_ = detail::open_job_store(comm_, options_, store_);
     // From here a notice signal only sets the watcher's flag: lull run may send it.
     watcher_.mark_ready(comm_.rank(), comm_.size());
   }
@@ -126,7 +121,10 @@ class Runtime::Impl {
       restored_world_size_ = restored->written_by;
       restored_reader_ = std::move(restored->reader);
       agreement_.committed(step);
-      if (comm_.rank() == 0) log::info("resumed from snapshot step " + std::to_string(step) + elastic_note());
+      if (comm_.rank() == 0) {
+        log::info("resumed from snapshot step " + std::to_string(step) +
+                  detail::elastic_note(restored_world_size_, comm_.size(), registry_.blob_names()));
+      }
     } else if (comm_.rank() == 0) {
       log::info("no snapshot in " + options_.ckpt_dir.string() + ": starting at step 0");
     }
@@ -198,46 +196,6 @@ class Runtime::Impl {
     return w;
   }
 
-  // Rank 0 creates the directory and takes its writer lock for the life of
-  // the runtime (one live job per snapshot directory); the others open it
-  // once it exists. Rank 0 commits every snapshot, so its lock is the job's
-  // on every node; a refusal reaches every rank before anything is written.
-  void open_store() {
-    StoreOptions store_options;
-    store_options.keep = options_.keep;
-    std::string failure;
-    ErrorCode code = ErrorCode::invalid_argument;
-    if (comm_.rank() == 0) {
-      try {
-        store_options.lock_as_job = options_.job;
-        store_.emplace(options_.ckpt_dir, store_options);
-      } catch (const Error& e) {
-        failure = e.what();
-        code = e.code();
-      }
-    }
-    code = static_cast<ErrorCode>(detail::share_from(comm_, 0, static_cast<std::int64_t>(code)));
-    if (!detail::all_ranks(comm_, failure.empty())) {
-      throw Error(code, comm_.rank() == 0 ? failure
-                                          : "rank 0 could not open the snapshot directory " +
-                                                options_.ckpt_dir.string() + " (rank 0 said why)");
-    }
-    if (comm_.rank() != 0) {
-      store_options.create = false;
-      store_options.lock_as_job.clear();
-      store_.emplace(options_.ckpt_dir, store_options);
-    }
-    // Under rank 0's writer lock nobody else commits here while this job
-    // lives, so what is committed now stays until this job commits.
-    std::int64_t newest = -1;
-    if (comm_.rank() == 0) {
-      const auto committed = store_->committed();
-      if (!committed.empty()) newest = static_cast<std::int64_t>(committed.front().step);
-    }
-    newest = detail::share_from(comm_, 0, newest);
-    if (newest >= 0) newest_at_start_ = static_cast<std::uint64_t>(newest);
-  }
-
   // Every rank alike (the snapshot found at the start was shared): a program
   // that saves without having restored while the directory holds committed
   // work would bury it. Its first snapshot, of a lower step, would become the
@@ -254,21 +212,6 @@ class Runtime::Impl {
                 {}, {},
                 "restore before the first step (the job then continues from step " +
                     std::to_string(*newest_at_start_) + "), or give another snapshot directory to start over");
-  }
-
-  // What rank 0 adds to "resumed from snapshot step N" when another number
-  // of ranks wrote it: the resharding, and which rank-local state was left
-  // to the program.
-  std::string elastic_note() const {
-    if (restored_world_size_ == comm_.size()) return "";
-    std::string note = " (written by " + std::to_string(restored_world_size_) + " ranks, resharded to " +
-                       std::to_string(comm_.size()) + ")";
-    const auto blobs = registry_.blob_names();
-    if (!blobs.empty()) {
-      note += "; rank-local state (" + fmt::to_string(fmt::join(blobs, ", ")) +
-              ") is not loaded at another world size: every old rank's stays readable until the first step ends";
-    }
-    return note;
   }
 
   void check_same_state_everywhere() {
@@ -290,7 +233,7 @@ class Runtime::Impl {
       if (!notice_logged_) {
         notice_logged_ = true;
         log::info("preemption notice (" + notice->reason + "), deadline in " +
-                  fixed(notice->deadline_unix - clock_.unix_seconds(), 1) + " s");
+                  fmt::format("{:.1f}", notice->deadline_unix - clock_.unix_seconds()) + " s");
       }
     }
     return v;
@@ -318,10 +261,9 @@ class Runtime::Impl {
     const auto slack_ms = static_cast<std::int64_t>(fit.slack_seconds() * 1000.0);
     const bool fits = detail::value_range(comm_, slack_ms).min >= 0;
     if (!fits && last_committed_) {
-      stop(kExitPreempted, "preempted at step " + std::to_string(step) + ": a snapshot needs about " +
-                               fixed(fit.needed_seconds, 2) + " s and " + fixed(fit.left_seconds, 2) +
-                               " s are left before the deadline; exiting on snapshot step " +
-                               std::to_string(*last_committed_));
+      stop(kExitPreempted, fmt::format("preempted at step {}: a snapshot needs about {:.2f} s and {:.2f} s are left "
+                                       "before the deadline; exiting on snapshot step {}",
+                                       step, fit.needed_seconds, fit.left_seconds, *last_committed_));
       if (comm_.rank() == 0) log::warn(exit_reason_);
       return;
     }
@@ -395,9 +337,8 @@ class Runtime::Impl {
     last_committed_ = step;
     if (comm_.rank() == 0) {
       const double gbps = outcome.seconds > 0 ? static_cast<double>(outcome.bytes) / outcome.seconds / 1e9 : 0;
-      log::info(std::string(kind) + " checkpoint step " + std::to_string(step) + ": " +
-                std::to_string(outcome.bytes) + " bytes in " + fixed(outcome.seconds, 3) + " s (" + fixed(gbps, 2) +
-                " GB/s)");
+      log::info(fmt::format("{} checkpoint step {}: {} bytes in {:.3f} s ({:.2f} GB/s)", kind, step, outcome.bytes,
+                            outcome.seconds, gbps));
     }
     return true;
   }
