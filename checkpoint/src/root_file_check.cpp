@@ -1,8 +1,8 @@
 #include "root_file_check.h"
 
 #include <algorithm>
-#include <ranges>
 #include <set>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -77,7 +77,8 @@ Hid open_group(hid_t parent, const std::string& name, const std::string& path, c
 }
 
 std::string list(const std::vector<std::string>& names) {
-  return fmt::format("{}{}", fmt::join(names | std::views::take(8), ", "), names.size() > 8 ? ", ..." : "");
+  const auto shown = names.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(names.size(), 8));
+  return fmt::format("{}{}", fmt::join(names.begin(), shown, ", "), names.size() > 8 ? ", ..." : "");
 }
 
 // The links of `group` must be exactly `expected`.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <ranges>
 #include <set>
 #include <string>
 #include <vector>
@@ -28,7 +27,8 @@ using namespace detail;
 namespace {
 
 std::string rank_list(const std::vector<int>& ranks) {
-  return fmt::format("{}{}", fmt::join(ranks | std::views::take(16), ", "), ranks.size() > 16 ? ", ..." : "");
+  const auto shown = ranks.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(ranks.size(), 16));
+  return fmt::format("{}{}", fmt::join(ranks.begin(), shown, ", "), ranks.size() > 16 ? ", ..." : "");
 }
 
 // Every rank reported once, for this step, successfully. Returns reports

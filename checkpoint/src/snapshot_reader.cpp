@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ranges>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -122,7 +123,10 @@ const TensorEntry& SnapshotReader::Impl::tensor_entry(std::string_view name) con
   for (const auto& t : manifest_.tensors) {
     if (t.name == name) return t;
   }
-  const auto first_names = manifest_.tensors | std::views::take(10) | std::views::transform(&TensorEntry::name);
+  std::vector<std::string> first_names;
+  for (std::size_t i = 0; i < std::min<std::size_t>(manifest_.tensors.size(), 10); ++i) {
+    first_names.push_back(manifest_.tensors[i].name);
+  }
   const std::string known =
       fmt::format("{}{}", fmt::join(first_names, ", "), manifest_.tensors.size() > 10 ? ", ..." : "");
   throw Error(ErrorCode::not_found, "snapshot step " + std::to_string(manifest_.step) + " has no tensor \"" +

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
-#include <ranges>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -106,9 +107,10 @@ std::string describe(const Box& box) {
   if (box.offset.size() != box.extent.size()) {
     return "offset " + list_text(box.offset) + " extent " + list_text(box.extent);
   }
-  const auto ranges = std::views::iota(std::size_t{0}, box.offset.size()) | std::views::transform([&](std::size_t d) {
-                        return fmt::format("{}:{}", box.offset[d], box.offset[d] + box.extent[d]);
-                      });
+  std::vector<std::string> ranges;
+  for (std::size_t d = 0; d < box.offset.size(); ++d) {
+    ranges.push_back(fmt::format("{}:{}", box.offset[d], box.offset[d] + box.extent[d]));
+  }
   return fmt::format("[{}]", fmt::join(ranges, ", "));
 }
 

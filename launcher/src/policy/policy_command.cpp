@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <iomanip>
-#include <ranges>
 #include <string>
 #include <vector>
 
@@ -51,7 +50,8 @@ void print_policy_summary(const policy::Policy& policy, std::ostream& out) {
       << format_duration(policy.reserve_after) << "\n";
   out << "resume      on fewer ranks: " << yes_no(policy.resume_on_fewer_ranks)
       << ", on more ranks: " << yes_no(policy.resume_on_more_ranks) << "\n";
-  const auto victim_criteria = policy.victim_order | std::views::transform(policy::victim_criterion_name);
+  std::vector<std::string> victim_criteria;
+  for (const auto criterion : policy.victim_order) victim_criteria.emplace_back(policy::victim_criterion_name(criterion));
   out << "victims     " << fmt::to_string(fmt::join(victim_criteria, ", then ")) << "\n";
 
   std::vector<const policy::JobClass*> classes;

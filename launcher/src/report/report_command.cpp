@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <ranges>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -45,9 +45,13 @@ std::filesystem::path find_script() {
   for (const auto& candidate : candidates) {
     if (std::filesystem::is_regular_file(candidate, error)) return candidate.lexically_normal();
   }
-  const auto tried = candidates | std::views::transform([](const auto& c) { return c.lexically_normal().string(); });
+  std::string tried;
+  for (const auto& candidate : candidates) {
+    if (!tried.empty()) tried += ", ";
+    tried += candidate.lexically_normal().native();
+  }
   throw Error(ErrorCode::not_found, "lull report's drawing script is missing", {},
-              "tried " + fmt::to_string(fmt::join(tried, ", ")),
+              "tried " + tried,
               "reinstall lull (cmake --install puts it in share/lull/)");
 }
 

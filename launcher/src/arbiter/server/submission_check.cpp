@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <ranges>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -25,7 +25,9 @@ namespace {
 template <typename Items>
 std::string known_names(const Items& items) {
   if (items.empty()) return "none";
-  return fmt::to_string(fmt::join(items | std::views::transform([](const auto& item) { return item.name; }), ", "));
+  std::vector<std::string> names;
+  for (const auto& item : items) names.push_back(item.name);
+  return fmt::to_string(fmt::join(names, ", "));
 }
 
 bool in_groups(const JobSpec& spec, gid_t group) {
