@@ -135,11 +135,34 @@ static void expect_c_words(const char* name) {
   }
 }
 
+/* Opens the job "refusals" in `dir` with w[4] protected; `run` names this
+ * run in the report. */
+static lull_runtime* open_refusals_job(const char* dir, const char* run, float* w) {
+  const uint64_t n = 4;
+  lull_runtime* rt = NULL;
+  char what[128];
+  snprintf(what, sizeof what, "open (%s)", run);
+  expect(what, lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
+  snprintf(what, sizeof what, "protect (%s)", run);
+  expect(what, lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  return rt;
+}
+
+/* Restores, and the step restored must be the first run's 500. */
+static void expect_restores_step_500(lull_runtime* rt, const char* what) {
+  uint64_t step = 0;
+  expect(what, lull_restore(rt, &step), LULL_OK, "");
+  if (step != 500) {
+    printf("FAIL rank %d %s: step %llu, not 500 (the work of step 500 was lost)\n", g_rank, what,
+           (unsigned long long)step);
+    ++g_failures;
+  }
+}
+
 /* Collective: misuse that would lose committed work is refused, on every
  * rank, before anything is written. */
 static void refusals_that_keep_work(const char* base_dir) {
   static float w[4] = {1, 2, 3, 4};
-  const uint64_t n = 4;
   char dir[4096];
   snprintf(dir, sizeof dir, "%s.refusals", base_dir);
   lull_runtime* rt = NULL;
@@ -147,8 +170,7 @@ static void refusals_that_keep_work(const char* base_dir) {
   int stop = 0;
 
   /* A first run commits step 500. */
-  expect("open (first run)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
-  expect("protect (first run)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  rt = open_refusals_job(dir, "first run", w);
   uint64_t mine = 1000 + (uint64_t)g_rank;
   expect("protect_bytes (first run)", lull_protect_bytes(rt, "mine", &mine, sizeof mine), LULL_OK, "");
   expect("restore (first run)", lull_restore(rt, &step), LULL_OK, "");
@@ -156,8 +178,7 @@ static void refusals_that_keep_work(const char* base_dir) {
   lull_close(rt);
 
   /* A run that forgets lull_restore: every way of saving is refused. */
-  expect("open (no restore)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
-  expect("protect (no restore)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
+  rt = open_refusals_job(dir, "no restore", w);
   expect("end_step without restoring", lull_end_step(rt, 1, &stop), LULL_ERR_INVALID_ARGUMENT,
          "(LULL_CKPT_DIR)");
   expect_c_words("end_step without restoring");
@@ -173,13 +194,8 @@ static void refusals_that_keep_work(const char* base_dir) {
 
   /* Restored: protecting more is refused; a lower step committed beside
    * step 500 leaves it alone. */
-  expect("open (restoring)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
-  expect("protect (restoring)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
-  expect("restore of step 500", lull_restore(rt, &step), LULL_OK, "");
-  if (step != 500) {
-    printf("FAIL rank %d restore after the refusals: step %llu, not 500\n", g_rank, (unsigned long long)step);
-    ++g_failures;
-  }
+  rt = open_refusals_job(dir, "restoring", w);
+  expect_restores_step_500(rt, "restore after the refusals");
   expect("protect after restoring", lull_protect_bytes(rt, "late", w, sizeof w), LULL_ERR_INVALID_ARGUMENT,
          "\"late\" is protected after the restore");
   expect_c_words("protect after restoring");
@@ -218,13 +234,8 @@ static void refusals_that_keep_work(const char* base_dir) {
            LULL_ERR_INVALID_ARGUMENT, "after the first step ended");
   }
   lull_close(rt);
-  expect("open (again)", lull_open("refusals", dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
-  expect("protect (again)", lull_protect_replicated(rt, "w", LULL_F32, 1, &n, w), LULL_OK, "");
-  expect("restore after a lower step's commit", lull_restore(rt, &step), LULL_OK, "");
-  if (step != 500) {
-    printf("FAIL rank %d step 500 was lost: restored step %llu\n", g_rank, (unsigned long long)step);
-    ++g_failures;
-  }
+  rt = open_refusals_job(dir, "again", w);
+  expect_restores_step_500(rt, "restore after a lower step's commit");
   lull_close(rt);
 
   /* No snapshot directory at all: the setting is named as C sets it. */
