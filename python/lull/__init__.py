@@ -26,6 +26,7 @@ from .errors import (
     StorageError,
     Unsupported,
     UnsupportedTensor,
+    UntrustedPickle,
     UsageError,
 )
 from .load import load, open_snapshot
@@ -49,6 +50,7 @@ __all__ = [
     "StorageError",
     "Unsupported",
     "UnsupportedTensor",
+    "UntrustedPickle",
     "UsageError",
     "load",
     "open_snapshot",

@@ -63,6 +63,16 @@ class Unsupported(Error):
     code = "unsupported"
 
 
+class UntrustedPickle(Error):
+    """lull.load met a pickled object of a class it does not rebuild from an untrusted file.
+
+    Unpickling runs code the file names; by default lull.load rebuilds only
+    plain data (see lull.load's ``weights_only``).
+    """
+
+    code = "unsupported"
+
+
 class InternalError(Error):
     """A broken invariant inside lull: please report it with the message."""
 

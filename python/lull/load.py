@@ -8,7 +8,7 @@ raises lull.CorruptSnapshot.
 
 from . import _lull
 from .dtypes import lull_to_torch
-from .errors import UsageError
+from .errors import UntrustedPickle, UsageError
 
 
 def open_snapshot(path):
@@ -32,7 +32,7 @@ def as_torch(array, dtype):
     return torch.from_numpy(array)
 
 
-def load(path, *, rank=0):
+def load(path, *, rank=0, weights_only=True):
     """Reads the snapshot at `path` (see open_snapshot) into a dict per protected name.
 
     - a module protected as "model": ``state["model"]`` is its state_dict
@@ -42,6 +42,12 @@ def load(path, *, rank=0):
     - a tensor or array protected as "w": ``state["w"]`` is a torch tensor
       (0-d and bf16 as they were); a lull.Shard the whole global tensor;
     - rank-local state (RNG, schedulers, objects) of rank `rank`, unpickled.
+
+    ``weights_only`` (as in torch.load): by default a pickled object is
+    rebuilt only from plain data (containers, numbers, strings, numpy arrays,
+    torch tensors), because unpickling runs whatever code the file names; an
+    object of another class raises lull.UntrustedPickle naming it. Pass
+    ``weights_only=False`` only for a snapshot you trust (your own job's).
     """
     snapshot = open_snapshot(path)
     grouped = {}
@@ -62,7 +68,7 @@ def load(path, *, rank=0):
     for name, data in blobs.items():
         if name.startswith("lull."):
             continue
-        value = unpickle(data)
+        value = unpickle(data, weights_only, f'{snapshot.path}, rank {rank}, "{name}"')
         if isinstance(value, dict) and value.get("lull") == "optimizer":
             state[name] = optimizer_state_dict(value, grouped.get(name, {}))
         elif isinstance(value, dict) and value.get("lull") == "module":
@@ -73,11 +79,18 @@ def load(path, *, rank=0):
     return state
 
 
-def unpickle(data):
-    from .picklable_state import loads
+def unpickle(data, weights_only, where):
+    """A blob's pickled object, or its bytes when it is not a pickle (protect_blob's own bytes)."""
+    from .picklable_state import loads, loads_plain_data
 
     try:
-        return loads(data)
+        return loads_plain_data(data) if weights_only else loads(data)
+    except UntrustedPickle as e:
+        raise UntrustedPickle(
+            f"{where}: not unpickled: {e}; lull.load rebuilds only plain data (containers, numbers, strings, "
+            "numpy arrays, torch tensors) from a file it does not trust. For a snapshot you trust, pass "
+            "weights_only=False"
+        ) from None
     except Exception:  # bytes the program saved itself (protect_blob)
         return data
 

@@ -5,7 +5,7 @@ torch.distributed.checkpoint), and plain picklable objects restored in place
 
 import pickle
 
-from .errors import UsageError
+from .errors import UntrustedPickle, UsageError
 from .protected import Protected
 
 
@@ -15,6 +15,65 @@ def dumps(value):
 
 def loads(data):
     return pickle.loads(data)
+
+
+# What a pickle from a file lull does not trust may rebuild: containers,
+# numbers, strings, numpy arrays and torch tensors (the state lull itself
+# pickles: RNG states, scheduler and optimizer scalars, a dict of progress).
+# Any other global would be code the file chooses to run.
+_PLAIN_BUILTINS = frozenset(
+    ["bool", "bytearray", "bytes", "complex", "dict", "float", "frozenset", "int", "list", "range", "set", "slice",
+     "str", "tuple"]
+)
+_PLAIN_GLOBALS = frozenset(
+    [
+        ("collections", "OrderedDict"),
+        ("_codecs", "encode"),  # bytes in pickles of protocol 2 and below
+        ("numpy", "dtype"),
+        ("numpy", "ndarray"),
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy._core.numeric", "_frombuffer"),
+        ("torch", "Size"),
+        *(("torch", dtype) for dtype in
+          ["bfloat16", "bool", "float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8"]),
+        ("torch._utils", "_rebuild_tensor_v2"),
+        ("torch._utils", "_rebuild_parameter"),
+    ]
+)
+
+
+class PlainDataUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds only plain data; anything else raises UntrustedPickle."""
+
+    def find_class(self, module, name):
+        if (module == "builtins" and name in _PLAIN_BUILTINS) or (module, name) in _PLAIN_GLOBALS:
+            return super().find_class(module, name)
+        if (module, name) == ("torch.storage", "_load_from_bytes"):
+            return _storage_weights_only
+        raise UntrustedPickle(f"it names {module}.{name}, which is not plain data")
+
+
+def _storage_weights_only(data):
+    import io
+
+    import torch
+
+    # A tensor's storage is itself a torch.save; torch's own restricted loader reads it.
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True)
+    except Exception as e:
+        raise UntrustedPickle(f"it holds a tensor storage torch's weights-only loader refuses ({e})") from None
+
+
+def loads_plain_data(data):
+    """`data` unpickled with PlainDataUnpickler (raises UntrustedPickle on anything else)."""
+    import io
+
+    return PlainDataUnpickler(io.BytesIO(data)).load()
 
 
 class StatefulState(Protected):
