@@ -100,9 +100,11 @@ class Arbiter:
             raise AssertionError(f"lull {' '.join(args)} exited {result.returncode}: {result.stderr}\n{self.log()}")
         return result
 
-    def submit(self, tenant, job_class, ranks, ckpt, *program, user=None, cwd=None):
+    # min_ranks, max_ranks: the rank counts an elastic job may be resumed on (None: lull submit's default).
+    def submit(self, tenant, job_class, ranks, ckpt, *program, user=None, cwd=None, min_ranks=None, max_ranks=None):
+        elastic = [f"--{name}-ranks={count}" for name, count in (("min", min_ranks), ("max", max_ranks)) if count]
         result = self.lull("submit", "--json", "--tenant", tenant, "--class", job_class, "--ranks", str(ranks),
-                           "--ckpt-dir", ckpt, "--", *program, user=user, cwd=cwd)
+                           *elastic, "--ckpt-dir", ckpt, "--", *program, user=user, cwd=cwd)
         return json.loads(result.stdout)["job"]
 
     def status(self, user=None):
@@ -176,12 +178,16 @@ class ArbiterCase(unittest.TestCase):
         arbiter.start()
         return arbiter
 
-    def reference_digest(self, ranks, *args):
+    def reference_output(self, ranks, *args):
+        """The output of train_mlp ARGS run uninterrupted on `ranks` ranks, without an arbiter."""
         ckpt = tempfile.mkdtemp(prefix="reference-", dir=self.dir)
         result = subprocess.run(["mpirun", "-np", str(ranks), TRAIN, "--ckpt-dir", ckpt, *args],
                                 env=environment(), capture_output=True, text=True, timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
-        return digest_of(result.stdout)
+        return result.stdout
+
+    def reference_digest(self, ranks, *args):
+        return digest_of(self.reference_output(ranks, *args))
 
     def assert_in_order(self, events, expected):
         """`expected` ((job, event[, exit_code])...) occurs in `events` in this order (others may come between)."""

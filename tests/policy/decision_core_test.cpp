@@ -283,6 +283,30 @@ TEST(DecisionCore, ElasticResumeOnMoreRanksWhenNothingElseWaits) {
   EXPECT_EQ(resumes[0].slots.size(), 6u);  // its max_ranks, not the whole node
 }
 
+// The path of tests/arbiter/elastic_arbiter_test.py (there on 4 slots): shrunk to what an internal
+// job leaves, then, preempted again and left fewer than its min_ranks, grown on what frees up.
+TEST(DecisionCore, ElasticResumeShrinksThenGrows) {
+  Scenario s(with(kPolicy, "[resume]\nfewer_ranks = true\nmore_ranks = true\n"));
+  s.submit(0, 1, "globex", 8, 4);
+  ASSERT_EQ(actions_of<NotifyAction>(s.submit(10, 2, "frontier", 4)).size(), 1u);
+  Decision d = s.exit(11, 1, 75);
+  ASSERT_EQ(actions_of<StartAction>(d).size(), 1u) << describe_all(d);
+  ASSERT_EQ(actions_of<ResumeAction>(d).size(), 1u) << describe_all(d);
+  EXPECT_EQ(actions_of<ResumeAction>(d)[0].slots.size(), 4u);
+  EXPECT_EQ(actions_of<ResumeAction>(d)[0].previous_ranks, 8);
+
+  ASSERT_EQ(actions_of<NotifyAction>(s.submit(20, 3, "frontier", 2)).size(), 1u);
+  d = s.exit(21, 1, 75);  // job 3 takes 2 of its 4 slots; 2 are fewer than its min_ranks
+  ASSERT_EQ(actions_of<StartAction>(d).size(), 1u) << describe_all(d);
+  EXPECT_TRUE(actions_of<ResumeAction>(d).empty()) << describe_all(d);
+  EXPECT_EQ(s.core().job(1)->waiting_for, WaitReason::no_free_slots);
+
+  d = s.exit(30, 2, 0);  // 6 free, nothing else waits: more than its last 4, fewer than its 8
+  ASSERT_EQ(actions_of<ResumeAction>(d).size(), 1u) << describe_all(d);
+  EXPECT_EQ(actions_of<ResumeAction>(d)[0].slots.size(), 6u);
+  EXPECT_EQ(actions_of<ResumeAction>(d)[0].previous_ranks, 4);
+}
+
 TEST(DecisionCore, CancelDropsQueuedAndKillsRunningJobs) {
   Scenario s(kPolicy);
   s.submit(0, 1, "globex", 8);
