@@ -54,7 +54,8 @@ class Runtime::Impl {
         staging_(detail::DeviceStaging::create()),
         registry_(*staging_),
         agreement_(comm_),
-        schedule_(options_.every_steps, options_.every_seconds, clock_),
+        schedule_(options_.every_steps,
+                  {options_.every_seconds, options_.every_seconds_auto, options_.mean_seconds_between_notices}, clock_),
         planner_(clock_) {
     validate_name("job name", options_.job);
     log::set_identity(options_.job, comm_.rank());
@@ -332,13 +333,14 @@ class Runtime::Impl {
       return false;
     }
     planner_.record_checkpoint(outcome.seconds);
-    schedule_.committed(step);
+    const auto interval_note = schedule_.committed(step, outcome.seconds);
     agreement_.committed(step);
     last_committed_ = step;
     if (comm_.rank() == 0) {
       const double gbps = outcome.seconds > 0 ? static_cast<double>(outcome.bytes) / outcome.seconds / 1e9 : 0;
       log::info(fmt::format("{} checkpoint step {}: {} bytes in {:.3f} s ({:.2f} GB/s)", kind, step, outcome.bytes,
                             outcome.seconds, gbps));
+      if (interval_note && std::string_view(kind) == "periodic") log::info(*interval_note);
     }
     return true;
   }

@@ -1,9 +1,11 @@
 #include <signal.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "lull/base/error.h"
 #include "lull/base/names.h"
@@ -32,11 +34,11 @@ std::uint64_t parse_count(const char* name, const char* value) {
   return n;
 }
 
-double parse_seconds(const char* name, const char* value) {
+double parse_seconds(const char* name, const char* value, const char* expected = "a number of seconds >= 0") {
   char* end = nullptr;
   errno = 0;
   double s = std::strtod(value, &end);
-  if (errno != 0 || end == value || *end != '\0' || !(s >= 0)) throw bad_variable(name, value, "a number of seconds >= 0");
+  if (errno != 0 || end == value || *end != '\0' || !(s >= 0) || !std::isfinite(s)) throw bad_variable(name, value, expected);
   return s;
 }
 
@@ -60,7 +62,13 @@ RuntimeOptions RuntimeOptions::from_environment() {
   validate_name("job name (LULL_JOB)", o.job);
   if (const char* v = env("LULL_CKPT_DIR")) o.ckpt_dir = v;
   if (const char* v = env("LULL_EVERY_STEPS")) o.every_steps = parse_count("LULL_EVERY_STEPS", v);
-  if (const char* v = env("LULL_EVERY_SECONDS")) o.every_seconds = parse_seconds("LULL_EVERY_SECONDS", v);
+  if (const char* v = env("LULL_EVERY_SECONDS")) {
+    o.every_seconds_auto = std::string_view(v) == "auto";
+    if (!o.every_seconds_auto) o.every_seconds = parse_seconds("LULL_EVERY_SECONDS", v, "a number of seconds >= 0 or auto");
+  }
+  if (const char* v = env("LULL_MEAN_SECONDS_BETWEEN_NOTICES")) {
+    o.mean_seconds_between_notices = parse_seconds("LULL_MEAN_SECONDS_BETWEEN_NOTICES", v);
+  }
   if (const char* v = env("LULL_KEEP")) {
     auto keep = parse_count("LULL_KEEP", v);
     if (keep < 1 || keep > 1000) throw bad_variable("LULL_KEEP", v, "between 1 and 1000");

@@ -132,6 +132,21 @@ TEST(LullRun, BadJobNameIsACommandLineError) {
   EXPECT_NE(from_env.err().find("job name"), std::string::npos) << from_env.err();
 }
 
+TEST(LullRun, EverySecondsTakesAutoAndRefusesOtherWords) {
+  ScratchDir scratch("run-every-auto");
+  ChildProcess run(run_args({"--ckpt-dir", (scratch.path() / "ckpt").string(), "--every-seconds", "auto"},
+                            fake(scratch.path(), {"--exit", "0"})));
+  ASSERT_EQ(exit_code(run.wait(20s)), 0) << context(run, scratch.path());
+  EXPECT_EQ(report_value(scratch.path(), 0, "env LULL_EVERY_SECONDS="), "auto");
+  for (const char* bad : {"sometimes", "-1", "1e999"}) {
+    ChildProcess refused({kLull, "run", "--every-seconds", bad, "--", "/bin/true"});
+    EXPECT_EQ(exit_code(refused.wait(20s)), 2) << refused.err();
+    EXPECT_NE(refused.err().find("--every-seconds \"" + std::string(bad) + "\" is not a number of seconds >= 0 or auto"),
+              std::string::npos)
+        << refused.err();
+  }
+}
+
 TEST(LullRun, WorldWritableSnapshotDirectoryIsRefused) {
   ScratchDir scratch("run-open");
   const fs::path ckpt = scratch.path() / "ckpt";

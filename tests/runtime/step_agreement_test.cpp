@@ -57,7 +57,7 @@ TEST(StepAgreement, ATimedVoteCastBeforeTheLatestCommitIsStale) {
   // second snapshot right after it.
   test::SoloCommunicator comm;
   test::ManualClock clock;
-  CheckpointSchedule schedule(0, 10.0, clock);
+  CheckpointSchedule schedule(0, TimeTrigger{10.0}, clock);
   StepAgreement agreement(comm);
 
   agreement.vote(1, due(schedule.due_by_time()));

@@ -2,7 +2,7 @@
 // ManualClock — a lull::Clock that stands still until the test moves it.
 //
 //   lull::test::ManualClock clock;
-//   lull::detail::CheckpointSchedule schedule(0, 10.0, clock);
+//   lull::detail::CheckpointSchedule schedule(0, TimeTrigger{10.0}, clock);
 //   clock.advance(std::chrono::seconds(10));   // now it is due, exactly
 //
 // Its steady and wall times move together, from an arbitrary steady origin

@@ -19,27 +19,25 @@ namespace lull::cli {
 
 namespace {
 
-const CLI::Validator kJobName(
-    [](std::string& value) -> std::string {
-      try {
-        validate_name("job name", value);
-      } catch (const Error& e) {
-        return e.message();
-      }
-      return {};
-    },
-    "NAME");
+// A command-line check from a lull parser: its Error's message is what
+// CLI11 prints for a value it refuses.
+CLI::Validator checked_by(void (*check)(const std::string&), const char* what) {
+  return CLI::Validator(
+      [check](std::string& value) -> std::string {
+        try {
+          check(value);
+        } catch (const Error& e) {
+          return e.message();
+        }
+        return {};
+      },
+      what);
+}
 
-const CLI::Validator kNoticeSignal(
-    [](std::string& value) -> std::string {
-      try {
-        run::parse_notice_signal(value);
-      } catch (const Error& e) {
-        return e.message();
-      }
-      return {};
-    },
-    "USR1|TERM|none");
+const CLI::Validator kJobName = checked_by([](const std::string& v) { validate_name("job name", v); }, "NAME");
+const CLI::Validator kEverySeconds = checked_by([](const std::string& v) { run::parse_every_seconds(v); }, "S|auto");
+const CLI::Validator kNoticeSignal = checked_by([](const std::string& v) { run::parse_notice_signal(v); },
+                                                "USR1|TERM|none");
 
 }  // namespace
 
@@ -70,11 +68,12 @@ CLI::App* add_run_command(CLI::App& app, RunOptions& options) {
              "--every-steps", [&options](const std::uint64_t& v) { options.every_steps = v; },
              "Checkpoint every N steps (passed to the ranks; 0 = off)")
       ->envname("LULL_EVERY_STEPS");
-  command->add_option_function<double>(
-             "--every-seconds", [&options](const double& v) { options.every_seconds = v; },
-             "Checkpoint every S seconds (passed to the ranks; 0 = off)")
+  command->add_option_function<std::string>(
+             "--every-seconds", [&options](const std::string& v) { options.every_seconds = run::parse_every_seconds(v); },
+             "Checkpoint every S seconds, or auto: sqrt(2 x measured checkpoint cost x mean time between "
+             "notices) (passed to the ranks; 0 = off)")
       ->envname("LULL_EVERY_SECONDS")
-      ->check(CLI::NonNegativeNumber);
+      ->check(kEverySeconds);
   command->add_option_function<std::string>(
              "--notice-signal", [&options](const std::string& v) { options.notice_signal = run::parse_notice_signal(v); },
              "Signal sent to COMMAND after the notice file once every rank is ready for it: USR1 "

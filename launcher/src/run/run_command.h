@@ -1,6 +1,6 @@
 #pragma once
 // `lull run [--job NAME] [--ckpt-dir DIR] [--grace S] [--kill-after S]
-//           [--every-steps N] [--every-seconds S] [--notice-signal USR1|TERM|none]
+//           [--every-steps N] [--every-seconds S|auto] [--notice-signal USR1|TERM|none]
 //           [--exit-file PATH] -- COMMAND...`:
 // supervises a training job (usually `mpirun -np K ./train ...`).
 //
@@ -37,7 +37,7 @@ struct RunOptions {
   double grace_seconds = run::kDefaultGraceSeconds;
   double kill_after_seconds = run::kDefaultKillAfterSeconds;
   std::optional<std::uint64_t> every_steps;
-  std::optional<double> every_seconds;
+  std::optional<std::string> every_seconds;  // run::parse_every_seconds's form
   int notice_signal = run::kDefaultNoticeSignal;  // 0: none
   std::optional<std::filesystem::path> exit_file;
   std::vector<std::string> command;

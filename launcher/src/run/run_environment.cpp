@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <map>
 #include <string_view>
 #include <system_error>
@@ -46,6 +47,17 @@ int parse_notice_signal(std::string_view text) {
               "notice signal \"" + std::string(text) + "\" is not one of USR1, TERM, none");
 }
 
+std::string parse_every_seconds(std::string_view text) {
+  if (text == "auto") return "auto";
+  double seconds = -1;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (ec != std::errc() || end != text.data() + text.size() || !(seconds >= 0) || !std::isfinite(seconds)) {
+    throw Error(ErrorCode::invalid_argument,
+                "--every-seconds \"" + std::string(text) + "\" is not a number of seconds >= 0 or auto");
+  }
+  return format_seconds(seconds);
+}
+
 std::string format_seconds(double seconds) {
   char buffer[64];
   auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, seconds);
@@ -61,7 +73,7 @@ std::vector<std::string> child_environment(const RunSettings& settings,
   if (settings.ckpt_dir) ours["LULL_CKPT_DIR"] = settings.ckpt_dir->string();
   ours["LULL_GRACE_SECONDS"] = format_seconds(settings.grace_seconds);
   if (settings.every_steps) ours["LULL_EVERY_STEPS"] = std::to_string(*settings.every_steps);
-  if (settings.every_seconds) ours["LULL_EVERY_SECONDS"] = format_seconds(*settings.every_seconds);
+  if (settings.every_seconds) ours["LULL_EVERY_SECONDS"] = *settings.every_seconds;
   ours[kNoticeFileEnv] = notice_file.string();
 
   // Defaults the user's environment may override. Open MPI 4.1's mpirun

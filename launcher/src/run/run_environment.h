@@ -9,7 +9,8 @@
 //   LULL_GRACE_SECONDS   the grace period: the runtime's deadline for a
 //                        notice signal that comes without a notice file
 //   LULL_EVERY_STEPS     periodic checkpoint every N steps (only when given)
-//   LULL_EVERY_SECONDS   periodic checkpoint every S seconds (only when given)
+//   LULL_EVERY_SECONDS   periodic checkpoint every S seconds, or "auto" (the
+//                        runtime's Young/Daly interval), only when given
 //   LULL_NOTICE_FILE     where the preemption notice will appear (notice_file.h);
 //                        the file does not exist until lull run is signalled
 //   LULL_NOTICE_SIGNALS  "USR1,TERM" with --notice-signal TERM, so that the
@@ -45,7 +46,7 @@ struct RunSettings {
   double grace_seconds = kDefaultGraceSeconds;
   double kill_after_seconds = kDefaultKillAfterSeconds;
   std::optional<std::uint64_t> every_steps;
-  std::optional<double> every_seconds;
+  std::optional<std::string> every_seconds;       // as parse_every_seconds gives it
   int notice_signal = kDefaultNoticeSignal;       // after the notice file; 0: none
 };
 
@@ -53,6 +54,11 @@ struct RunSettings {
 // "SIG") as the signal number, "none" as 0. Throws
 // lull::Error(invalid_argument) naming the accepted values.
 int parse_notice_signal(std::string_view text);
+
+// --every-seconds's value as LULL_EVERY_SECONDS carries it: a number of
+// seconds >= 0 ("2.5"), or "auto". Throws lull::Error(invalid_argument)
+// saying what it takes.
+std::string parse_every_seconds(std::string_view text);
 
 // The job name used when none is given: the last component of the snapshot
 // directory when that is a valid name ("/ckpt/resnet/" -> "resnet"), else

@@ -57,6 +57,13 @@ struct RuntimeOptions {
   std::filesystem::path ckpt_dir;       // LULL_CKPT_DIR; required
   std::uint64_t every_steps = 0;        // LULL_EVERY_STEPS; 0 = off
   double every_seconds = 0;             // LULL_EVERY_SECONDS; 0 = off
+  // LULL_EVERY_SECONDS=auto: the interval follows the measured checkpoint
+  // cost C and the mean time M between preemption notices, sqrt(2*C*M)
+  // (Young/Daly), within 2 s .. 1 h; every_seconds is then not used.
+  bool every_seconds_auto = false;
+  // LULL_MEAN_SECONDS_BETWEEN_NOTICES: M above (the arbiter sets it from
+  // what it observed of the job's class); 0 = unknown, an hour is assumed.
+  double mean_seconds_between_notices = 0;
   int keep = 2;                         // LULL_KEEP: committed snapshots kept
   std::vector<int> notice_signals;      // LULL_NOTICE_SIGNALS ("USR1,TERM"); default SIGUSR1
   std::filesystem::path notice_file;    // LULL_NOTICE_FILE (set by `lull run`)
