@@ -7,8 +7,11 @@
     rt.protect("opt", optimizer)               # Adam's moments included
     rt.protect("sched", scheduler)             # anything with state_dict()/load_state_dict()
     rt.protect_rng()                           # torch, numpy, random (and CUDA) RNG states
+    cursor = lull.SampleCursor(len(data), seed=0)
+    rt.protect("data.order", cursor)           # epoch and position, right at any world size
     for step in rt.steps(total):               # restores; raises lull.Preempted (exit 75) on a notice
-        train_one_step(step)
+        train_one_step(data[cursor.rank_batch(global_batch, rt.rank, rt.world_size)])
+        cursor.advance(global_batch)
 
 Run it under `lull run --ckpt-dir DIR -- mpirun -np N python3 train.py`;
 exit 75 means preempted, and the same command resumes it. lull.load(DIR)
@@ -29,6 +32,7 @@ from .errors import (
     UntrustedPickle,
     UsageError,
 )
+from ._lull import SampleCursor
 from .load import load, open_snapshot
 from .runtime import EXIT_FINISHED, EXIT_PREEMPTED, EXIT_SNAPSHOT_FAILED, JobStopped, Preempted, Runtime
 from .tensors import Shard
@@ -44,6 +48,7 @@ __all__ = [
     "JobStopped",
     "Preempted",
     "Runtime",
+    "SampleCursor",
     "Shard",
     "SnapshotNotFound",
     "StateReplaced",

@@ -85,6 +85,8 @@ class Runtime:
           rank 0 writes it); replicated=False makes it rank-local.
         - lull.Shard(local, global_shape, offset): this rank's box of one
           global tensor.
+        - lull.SampleCursor: the job's place in its data (epoch and
+          position), the same on every rank; restored at any world size.
         - torch.nn.Module: parameters and buffers by state_dict names.
         - torch.optim.Optimizer: its state (created now if torch creates it
           at the first step) and hyperparameters.
@@ -271,6 +273,8 @@ class Runtime:
         torch = sys.modules.get("torch")
         if isinstance(obj, Shard):
             return TensorState(name, TensorEntry(name, obj.local, obj.global_shape, obj.offset, replicated=False))
+        if isinstance(obj, _lull.SampleCursor):
+            return TensorState(name, TensorEntry(name, obj._state))  # C++'s protect_cursor: int64[4], replicated
         if is_tensor(obj):
             if replicated:
                 return TensorState(name, TensorEntry(name, obj))

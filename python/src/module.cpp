@@ -11,5 +11,6 @@ PYBIND11_MODULE(_lull, m) {
   lull::python::register_error_translation();
   lull::python::bind_runtime(m);
   lull::python::bind_snapshot(m);
+  lull::python::bind_sample_cursor(m);
   lull::python::bind_torch_communicator(m);
 }

@@ -126,6 +126,63 @@ lull_status lull_restored_world_size(const lull_runtime* rt, int* world_size);
 lull_status lull_read_restored_blob(lull_runtime* rt, const char* name, int old_rank, void* buffer, size_t capacity,
                                     size_t* size);
 
+/* ---- The job's place in its data, the same at any number of ranks ----
+ * A sample cursor (lull/runtime/sample_cursor.h, docs/preemptible-programs.md,
+ * "Data order at any world size"): an epoch visits samples 0..dataset_size-1
+ * in a permutation drawn from (seed, epoch), the same on every rank and
+ * machine; a step takes the next `global_batch` samples of it (or what is left
+ * of the epoch) and rank r of W takes its contiguous share. So the batches
+ * depend on the global batch, not on the world size, and a job resumed on
+ * another number of ranks takes each sample of an epoch exactly once.
+ *
+ *   lull_cursor* cursor = NULL;
+ *   lull_cursor_create(n_samples, seed, &cursor);
+ *   lull_protect_cursor(rt, "data.order", cursor);   (before lull_restore)
+ *   ...after lull_restore, each step:
+ *   lull_cursor_rank_batch(cursor, global_batch, rank, world, ids, capacity, &count);
+ *   ...train on ids[0..count), gradients averaged over lull_cursor_step_size() samples...
+ *   lull_cursor_advance(cursor, global_batch);        (every rank, same argument)
+ *   ...after lull_close: lull_cursor_destroy(cursor);
+ *
+ * Every rank holds its own cursor, created with the same arguments; they stay
+ * equal because every rank advances them alike. Local calls; a cursor is used
+ * by one thread at a time. */
+typedef struct lull_cursor lull_cursor;
+
+/* Local. A cursor at epoch 0, position 0. LULL_ERR_INVALID_ARGUMENT for a
+ * dataset_size of 0. On success *out is a cursor to free with
+ * lull_cursor_destroy. */
+lull_status lull_cursor_create(uint64_t dataset_size, uint64_t seed, lull_cursor** out);
+/* Local. Frees the cursor (NULL is fine). A protected cursor must outlive
+ * its runtime: destroy it after lull_close. */
+void lull_cursor_destroy(lull_cursor* cursor);
+/* Local, before lull_restore like lull_protect*: the cursor's epoch and
+ * position are saved as the replicated tensor `name` (i64[4]: data set size,
+ * seed, epoch, position) and restored at any world size. */
+lull_status lull_protect_cursor(lull_runtime* rt, const char* name, lull_cursor* cursor);
+/* Local. *size becomes the number of samples the next step takes over all
+ * ranks: global_batch, or what is left of the epoch (a step never spans two
+ * epochs). LULL_ERR_INVALID_ARGUMENT for a global_batch of 0, or when the
+ * restored position belongs to another data set size or seed. */
+lull_status lull_cursor_step_size(const lull_cursor* cursor, uint64_t global_batch, uint64_t* size);
+/* Local. The ids (0..dataset_size-1) rank `rank` of `world_size` takes in
+ * the next step; does not advance. *count becomes their number (0 when the
+ * step has fewer samples than ranks and this rank's share is empty); they
+ * are copied to `ids` when `capacity` holds them (ids NULL and capacity 0:
+ * only the count). LULL_ERR_INVALID_ARGUMENT when `capacity` is too small
+ * (nothing copied; *count says how many are needed), for a rank outside
+ * 0..world_size-1, and as lull_cursor_step_size. A capacity of
+ * ceil(global_batch / world_size) always suffices. */
+lull_status lull_cursor_rank_batch(const lull_cursor* cursor, uint64_t global_batch, int rank, int world_size,
+                                   uint64_t* ids, size_t capacity, size_t* count);
+/* Local. Moves past the next step (to the next epoch after its last
+ * sample); every rank calls it with the same global_batch. */
+lull_status lull_cursor_advance(lull_cursor* cursor, uint64_t global_batch);
+/* Local. The current epoch (from 0), and the samples of it that all ranks
+ * together have taken. */
+lull_status lull_cursor_epoch(const lull_cursor* cursor, uint64_t* epoch);
+lull_status lull_cursor_position(const lull_cursor* cursor, uint64_t* position);
+
 /* The message of the calling thread's last failure ("" if none). */
 const char* lull_last_error(void);
 

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -12,9 +13,14 @@
 #include "lull/base/error.h"
 #include "lull/base/exit_codes.h"
 #include "lull/runtime.h"
+#include "lull/runtime/sample_cursor.h"
 
 struct lull_runtime {
   lull::Runtime runtime;
+};
+
+struct lull_cursor {
+  lull::SampleCursor cursor;
 };
 
 // lull.h spells the exit codes for C; they are the runtime's own.
@@ -82,6 +88,20 @@ lull::Shape shape_of(int ndims, const std::uint64_t* dims, const char* what) {
   require(ndims >= 0 && static_cast<std::size_t>(ndims) <= lull::kMaxDims, "ndims must be between 0 and 8");
   require(ndims == 0 || dims != nullptr, what);
   return lull::Shape(dims, dims + ndims);
+}
+
+// The C API's convention for results of unknown length: *count always; the
+// items copied when `buffer` holds them; buffer NULL and capacity 0 only ask
+// for the count. `what` says whose items, for the too-small error.
+template <typename Item, typename What>
+void copy_out(std::span<const Item> items, void* buffer, std::size_t capacity, std::size_t* count, What&& what) {
+  *count = items.size();
+  if (buffer == nullptr && capacity == 0) return;
+  if (buffer == nullptr || capacity < items.size()) {
+    throw lull::Error(lull::ErrorCode::invalid_argument,
+                      what() + ", the buffer holds " + std::to_string(buffer == nullptr ? 0 : capacity));
+  }
+  if (!items.empty()) std::memcpy(buffer, items.data(), items.size_bytes());  // data() may be NULL when empty
 }
 
 }  // namespace
@@ -175,15 +195,67 @@ lull_status lull_read_restored_blob(lull_runtime* rt, const char* name, int old_
   return guarded([&] {
     require(rt != nullptr && name != nullptr && size != nullptr, "lull_read_restored_blob: NULL handle, name or size");
     const std::vector<std::byte> bytes = rt->runtime.restored_blob(name, old_rank);
-    *size = bytes.size();
-    if (buffer == nullptr && capacity == 0) return;
-    if (buffer == nullptr || capacity < bytes.size()) {
-      throw lull::Error(lull::ErrorCode::invalid_argument,
-                        "lull_read_restored_blob: blob \"" + std::string(name) + "\" of old rank " +
-                            std::to_string(old_rank) + " holds " + std::to_string(bytes.size()) +
-                            " bytes, the buffer " + std::to_string(buffer == nullptr ? 0 : capacity));
-    }
-    std::memcpy(buffer, bytes.data(), bytes.size());
+    copy_out<std::byte>(bytes, buffer, capacity, size, [&] {
+      return "lull_read_restored_blob: blob \"" + std::string(name) + "\" of old rank " + std::to_string(old_rank) +
+             " holds " + std::to_string(bytes.size()) + " bytes";
+    });
+  });
+}
+
+lull_status lull_cursor_create(uint64_t dataset_size, uint64_t seed, lull_cursor** out) {
+  return guarded([&] {
+    require(out != nullptr, "lull_cursor_create: out is NULL");
+    *out = nullptr;
+    *out = new lull_cursor{lull::SampleCursor(dataset_size, seed)};
+  });
+}
+
+void lull_cursor_destroy(lull_cursor* cursor) { delete cursor; }
+
+lull_status lull_protect_cursor(lull_runtime* rt, const char* name, lull_cursor* cursor) {
+  return guarded([&] {
+    require(rt != nullptr && name != nullptr && cursor != nullptr, "lull_protect_cursor: NULL handle, name or cursor");
+    rt->runtime.protect_cursor(name, cursor->cursor);
+  });
+}
+
+lull_status lull_cursor_step_size(const lull_cursor* cursor, uint64_t global_batch, uint64_t* size) {
+  return guarded([&] {
+    require(cursor != nullptr && size != nullptr, "lull_cursor_step_size: NULL cursor or size");
+    *size = cursor->cursor.step_size(global_batch);
+  });
+}
+
+lull_status lull_cursor_rank_batch(const lull_cursor* cursor, uint64_t global_batch, int rank, int world_size,
+                                   uint64_t* ids, size_t capacity, size_t* count) {
+  return guarded([&] {
+    require(cursor != nullptr && count != nullptr, "lull_cursor_rank_batch: NULL cursor or count");
+    const std::vector<std::uint64_t> batch = cursor->cursor.rank_batch(global_batch, rank, world_size);
+    copy_out<std::uint64_t>(batch, ids, capacity, count, [&] {
+      return "lull_cursor_rank_batch: rank " + std::to_string(rank) + " of " + std::to_string(world_size) +
+             " takes " + std::to_string(batch.size()) + " samples of this step";
+    });
+  });
+}
+
+lull_status lull_cursor_advance(lull_cursor* cursor, uint64_t global_batch) {
+  return guarded([&] {
+    require(cursor != nullptr, "lull_cursor_advance: NULL cursor");
+    cursor->cursor.advance(global_batch);
+  });
+}
+
+lull_status lull_cursor_epoch(const lull_cursor* cursor, uint64_t* epoch) {
+  return guarded([&] {
+    require(cursor != nullptr && epoch != nullptr, "lull_cursor_epoch: NULL cursor or epoch");
+    *epoch = cursor->cursor.epoch();
+  });
+}
+
+lull_status lull_cursor_position(const lull_cursor* cursor, uint64_t* position) {
+  return guarded([&] {
+    require(cursor != nullptr && position != nullptr, "lull_cursor_position: NULL cursor or position");
+    *position = cursor->cursor.position();
   });
 }
 

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int g_failures = 0;
-static int g_rank = 0;
+#include "c_checks.h"
+
 
 /* `status` must be `expected` and, for a failure, the message must
  * contain `needle` (the part that tells the user what was wrong). */
@@ -248,15 +248,8 @@ static void refusals_that_keep_work(const char* base_dir) {
 }
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  MPI_Comm_rank(MPI_COMM_WORLD, &g_rank);
-  const char* ckpt_dir = argc == 3 && strcmp(argv[1], "--ckpt-dir") == 0 ? argv[2] : NULL;
-  if (ckpt_dir == NULL) {
-    if (g_rank == 0) fprintf(stderr, "usage: %s --ckpt-dir DIR\n", argv[0]);
-    MPI_Finalize();
-    return 2;
-  }
-
+  const char* ckpt_dir = checks_begin(argc, argv);
+  if (ckpt_dir == NULL) return 2;
   misuse_before_open(ckpt_dir);
   lull_runtime* rt = NULL;
   expect("open", lull_open("misuse", ckpt_dir, MPI_COMM_WORLD, &rt), LULL_OK, "");
@@ -264,12 +257,5 @@ int main(int argc, char** argv) {
   lull_close(rt);
   different_state_on_ranks(ckpt_dir);
   refusals_that_keep_work(ckpt_dir);
-
-  int failures = 0;
-  MPI_Allreduce(&g_failures, &failures, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (g_rank == 0 && failures == 0) printf("misuse checks passed\n");
-  if (g_rank == 0 && failures != 0) printf("%d misuse checks failed\n", failures);
-  fflush(stdout);
-  MPI_Finalize();
-  return failures == 0 ? 0 : 1;
+  return checks_end("misuse");
 }

@@ -2,9 +2,10 @@
 """The C API from C, under a real mpirun with real signals.
 
     c_api_test.py --mpirun MPIRUN --example build/bin/c_api_example \
-                  --misuse build/bin/c_api_misuse [--ranks 2] [--steps 200] [--sleep-ms 10]
+                  --misuse build/bin/c_api_misuse --cursor build/bin/c_api_cursor \
+                  [--ranks 2] [--steps 200] [--sleep-ms 10] [--only CHECK]
 
-Three checks, each in a fresh snapshot directory:
+Four checks, each in a fresh snapshot directory:
   uninterrupted  c_api_example runs to the end: exit 0, `checksum <hex>` last
   preempted      the same run, SIGUSR1 to ONE rank mid-run: exit 75 with a
                  committed snapshot; the same command again resumes from it
@@ -12,6 +13,10 @@ Three checks, each in a fresh snapshot directory:
                  the uninterrupted run's checksum
   misuse         c_api_misuse: every bad call returns a non-zero status and
                  a message from lull_last_error(), on every rank
+  cursor         c_api_cursor: the sample cursor refuses misuse in C's words,
+                 takes each sample once per epoch across world sizes, and
+                 round-trips through snapshots at the same and another
+                 world size
 Exit 0 when all hold, 1 otherwise (with the runs' output).
 """
 
@@ -121,14 +126,15 @@ def check_preemption(args, scratch):
     print(f"resumed at step {step}: {last_line(second.stdout)} (same as uninterrupted)")
 
 
-def check_misuse(args, scratch):
-    command = [args.mpirun, "-np", str(args.ranks), "--bind-to", "none", args.misuse,
-               "--ckpt-dir", os.path.join(scratch, "misuse")]
+def check_program(args, scratch, program, what):
+    """Runs a C check program (`ok <case>` lines, `<what> checks passed` last) at args.ranks ranks."""
+    command = [args.mpirun, "-np", str(args.ranks), "--bind-to", "none", program,
+               "--ckpt-dir", os.path.join(scratch, what)]
     result = run(command)
-    if result.returncode != 0 or last_line(result.stdout) != "misuse checks passed":
-        fail("bad use of the C API", result)
+    if result.returncode != 0 or last_line(result.stdout) != f"{what} checks passed":
+        fail(f"{what} checks of the C API", result)
     cases = sum(1 for line in result.stdout.splitlines() if line.startswith("ok "))
-    print(f"misuse: {cases} cases return a status and a message")
+    print(f"{what}: {cases} checks held")
 
 
 def main():
@@ -136,17 +142,20 @@ def main():
     parser.add_argument("--mpirun", required=True)
     parser.add_argument("--example", required=True)
     parser.add_argument("--misuse", required=True)
+    parser.add_argument("--cursor", required=True)
     parser.add_argument("--ranks", type=int, default=2)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--sleep-ms", type=int, default=10)
-    parser.add_argument("--only", choices=["preemption", "misuse"])
+    parser.add_argument("--only", choices=["preemption", "misuse", "cursor"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="lull-c-api-") as scratch:
         os.chmod(scratch, 0o700)
-        if args.only != "misuse":
+        if args.only in (None, "preemption"):
             check_preemption(args, scratch)
-        if args.only != "preemption":
-            check_misuse(args, scratch)
+        if args.only in (None, "misuse"):
+            check_program(args, scratch, args.misuse, "misuse")
+        if args.only in (None, "cursor"):
+            check_program(args, scratch, args.cursor, "cursor")
     print("c_api_test passed")
 
 
