@@ -15,6 +15,7 @@ packages=(
   nlohmann-json3-dev libxxhash-dev
   python3 python3-h5py python3-numpy python3-matplotlib
   python3-dev pybind11-dev python3-torch python3-mpi4py
+  slurm-wlm munge
 )
 for option in "$@"; do
   case "$option" in

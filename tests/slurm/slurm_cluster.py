@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""A real two-node Slurm cluster for the tests of tests/slurm/ (scripts/slurm-cluster/).
+
+As a program it is CTest's fixture (tests/slurm/CMakeLists.txt):
+    slurm_cluster.py start STATE   start.sh in a new directory under /tmp; STATE names it
+    slurm_cluster.py stop STATE    stop.sh; fails when anything of the cluster is left
+where STATE is a file in the build tree. When the cluster cannot run here (not root,
+Slurm or munge missing) `start` says why, exits 77 (CTest: skipped) and leaves the
+reason in STATE, and every test of the cluster skips with that reason.
+
+As a module it gives the tests Cluster.from_state(STATE) -> Cluster (sbatch, srun,
+scontrol on that cluster). The cluster's directory is made by mkdtemp in /tmp: munged
+wants every directory above its socket searchable by all, which a checkout in a 0700
+home directory is not.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPTS = os.path.join(HERE, "..", "..", "scripts", "slurm-cluster")
+sys.path.insert(0, os.path.join(HERE, "..", "arbiter"))
+from arbiter_harness import environment, wait_for  # noqa: E402  (the environment for mpirun as root)
+
+UNAVAILABLE = "unavailable: "  # how a STATE file that holds a reason starts
+
+
+class Cluster:
+    """The cluster in `directory` (started by scripts/slurm-cluster/start.sh)."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.conf = os.path.join(directory, "slurm.conf")
+
+    @staticmethod
+    def from_state(state):
+        """The cluster STATE names; unittest.SkipTest with the reason when it could not start."""
+        try:
+            with open(state) as f:
+                text = f.read().strip()
+        except FileNotFoundError:
+            raise unittest.SkipTest(f"no Slurm cluster: {state} is missing (the fixture slurm.cluster.start did not run)")
+        if text.startswith(UNAVAILABLE):
+            raise unittest.SkipTest("no Slurm cluster: " + text[len(UNAVAILABLE):])
+        return Cluster(text)
+
+    def environment(self, **extra):
+        """An environment for Slurm's clients and for jobs (sbatch exports it to them)."""
+        return environment(SLURM_CONF=self.conf, **extra)
+
+    def run(self, *command, check=True, timeout=60, cwd=None):
+        result = subprocess.run(command, env=self.environment(), capture_output=True, text=True, timeout=timeout,
+                                cwd=cwd)
+        if check and result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
+        return result
+
+    def sbatch(self, *args, cwd=None):
+        """Submits a batch job; its id."""
+        return int(self.run("sbatch", "--parsable", *args, cwd=cwd).stdout.strip().split(";")[0])
+
+    def job(self, job_id):
+        """scontrol's fields of job `job_id` (JobState, Restarts, ExitCode, StartTime, ...)."""
+        text = self.run("scontrol", "show", "job", "-o", str(job_id)).stdout
+        return dict(re.findall(r"(\w+)=(\S*)", text))
+
+    def wait_for_state(self, job_id, states, timeout):
+        """Until job `job_id` is in one of `states`; its fields then."""
+        def reached():
+            job = self.job(job_id)
+            return job if job["JobState"] in states else None
+        return wait_for(reached, timeout, f"job {job_id} to be {' or '.join(states)}")
+
+    def node_states(self):
+        """{node: state} as sinfo reports them."""
+        lines = self.run("sinfo", "-h", "-N", "-o", "%N %t").stdout.split("\n")
+        return dict(line.split() for line in lines if line.strip())
+
+
+def start(state):
+    directory = tempfile.mkdtemp(prefix="lull-slurm-cluster-")
+    result = subprocess.run([os.path.join(SCRIPTS, "start.sh"), directory], capture_output=True, text=True)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    if result.returncode == 77:
+        reason = result.stderr.strip().splitlines()[-1].removeprefix("slurm-cluster: cannot run here: ")
+        with open(state, "w") as f:
+            f.write(UNAVAILABLE + reason + "\n")
+        os.rmdir(directory)
+        return 77
+    with open(state, "w") as f:
+        f.write(directory + "\n")
+    return result.returncode
+
+
+def stop(state):
+    try:
+        with open(state) as f:
+            directory = f.read().strip()
+    except FileNotFoundError:
+        return 0
+    os.remove(state)
+    if directory.startswith(UNAVAILABLE):
+        return 0
+    started = time.monotonic()
+    result = subprocess.run([os.path.join(SCRIPTS, "stop.sh"), directory], capture_output=True, text=True)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    print(f"stopped the cluster in {directory} in {time.monotonic() - started:.1f} s (exit {result.returncode})")
+    if result.returncode == 0:
+        subprocess.run(["rm", "-rf", directory], check=True)
+    return result.returncode
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
+        sys.exit(f"usage: {sys.argv[0]} start|stop STATE")
+    sys.exit(start(sys.argv[2]) if sys.argv[1] == "start" else stop(sys.argv[2]))
