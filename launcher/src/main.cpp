@@ -20,6 +20,7 @@
 #include "lull/base/log.h"
 #include "lull/base/version.h"
 #include "policy/policy_command.h"
+#include "policy/policy_export_command.h"
 #include "policy/simulate_command.h"
 #include "report/report_command.h"
 #include "run/run_command.h"
@@ -56,6 +57,7 @@ constexpr AddSubcommand kCommands[] = {
     [](CLI::App& lull) { return subcommand(add_verify_command, [](auto& o) { return run_verify(o, std::cout, std::cerr); }, lull, false); },
     [](CLI::App& lull) { return subcommand(add_run_command, [](auto& o) { return run_job(o); }, lull, true); },
     [](CLI::App& lull) { return subcommand(add_policy_command, [](auto& o) { return run_policy_check(o, std::cout, std::cerr); }, lull, false); },
+    [](CLI::App& lull) { return subcommand(add_policy_export_command, [](auto& o) { return run_policy_export(o, std::cout, std::cerr); }, lull, false); },
     [](CLI::App& lull) { return subcommand(add_simulate_command, [](auto& o) { return run_simulate(o, std::cout); }, lull, false); },
     [](CLI::App& lull) { return subcommand(add_arbiter_command, [](auto& o) { return run_arbiter_command(o); }, lull, true); },
     [](CLI::App& lull) { return subcommand(add_submit_command, [](auto& o) { return run_submit(o, std::cout); }, lull, false); },
@@ -70,7 +72,7 @@ constexpr AddSubcommand kCommands[] = {
 int main(int argc, char** argv) {
   CLI::App app{"lull — preemptible training jobs on surplus GPUs.\n"
                "This build: run a job under lull; inspect and verify lull's HDF5 snapshots;\n"
-               "check a preemption policy and simulate it on a job trace; run the node arbiter\n"
+               "check a preemption policy, simulate it on a job trace, export it for Slurm; run the node arbiter\n"
                "(arbiter) and talk to it (submit, status, cancel, drain); draw its timeline (report).",
                "lull"};
   app.set_version_flag("--version", "lull " LULL_VERSION);

@@ -4,12 +4,11 @@
 # file under DIR (config, munge key and socket, state, spool, logs, pid files;
 # nothing in /etc/slurm or /etc/munge), and waits until both nodes are idle.
 #
-# Usage: scripts/slurm-cluster/start.sh DIR [PREEMPTION_CONF]
+# Usage: scripts/slurm-cluster/start.sh DIR PARTITIONS_CONF
 #   DIR              created, or emptied when empty or a cluster of this script (one
 #                    still running there is stopped first); anything else is refused
-#   PREEMPTION_CONF  slurm.conf lines for preemption and the partitions over Nodes=ALL
-#                    (default: preemption.conf beside this script; `lull policy export
-#                    --slurm` writes such a file from a policy)
+#   PARTITIONS_CONF  slurm.conf lines for preemption and the partitions over Nodes=ALL,
+#                    as `lull policy export POLICY --slurm PARTITIONS_CONF` writes them
 # Then: source DIR/env (SLURM_CONF) and use sinfo, sbatch, srun, scontrol as usual;
 # scripts/slurm-cluster/stop.sh DIR stops everything this started.
 #
@@ -19,11 +18,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-if (($# < 1 || $# > 2)); then
-  echo "usage: $0 DIR [PREEMPTION_CONF]" >&2
+if (($# != 2)); then
+  echo "usage: $0 DIR PARTITIONS_CONF" >&2
   exit 2
 fi
-preemption_conf=$(realpath "${2:-$here/preemption.conf}")
+partitions_conf=$(realpath "$2")
 
 cannot_run() { echo "slurm-cluster: cannot run here: $*" >&2; exit 77; }
 # slurmd starts each job's processes as the job's user and runs its daemons as root.
@@ -33,7 +32,7 @@ for program in munged mungekey slurmctld slurmd sinfo; do
     cannot_run "$program is not installed (scripts/install-deps.sh installs slurm-wlm and munge)"
 done
 export PATH=$PATH:/usr/sbin
-[[ -r $preemption_conf ]] || { echo "slurm-cluster: cannot read $preemption_conf" >&2; exit 1; }
+[[ -r $partitions_conf ]] || { echo "slurm-cluster: cannot read $partitions_conf" >&2; exit 1; }
 
 mkdir -p "$1"
 dir=$(realpath "$1")
@@ -118,7 +117,7 @@ InactiveLimit=0
 MailProg=/bin/true
 NodeName=n1 NodeAddr=127.0.0.1 Port=$n1_port CPUs=2 State=UNKNOWN
 NodeName=n2 NodeAddr=127.0.0.1 Port=$n2_port CPUs=2 State=UNKNOWN
-Include $preemption_conf
+Include $partitions_conf
 CONF
 : > "$dir/plugstack.conf"
 echo "export SLURM_CONF=$dir/slurm.conf" > "$dir/env"

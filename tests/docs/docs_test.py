@@ -214,8 +214,8 @@ def check_lull_options(lull, where, text, commands, cache, problems):
         command, rest = match.group(1), match.group(2).split()
         if command not in commands:
             continue
-        if command == "policy" and rest[:1] == ["check"]:
-            command, rest = "policy check", rest[1:]
+        if command == "policy" and rest[:1] in (["check"], ["export"]):
+            command, rest = f"policy {rest[0]}", rest[1:]
         help_text = lull_help(lull, command, cache)
         if help_text is None:
             problems.append(f"{where}: `lull {command} --help` failed")

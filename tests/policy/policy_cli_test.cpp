@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <regex>
@@ -14,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include "lull/base/file_system.h"
 #include "small_node_policy.h"
 #include "support/test_process.h"
 
@@ -302,6 +304,51 @@ TEST(Simulate, TenThousandSlotsAndAHundredThousandJobsWellUnderAMinute) {
   std::cout << run.out << "simulate wall time: " << seconds << " s\n";
   EXPECT_NE(run.out.find("100000 jobs"), std::string::npos);
   EXPECT_LT(seconds, 30.0);
+}
+
+// `lull policy export --slurm`: the files as a site gets them (what they say is
+// slurm_export_test.cpp's; tests/slurm runs them on a real cluster).
+TEST(PolicyExport, WritesTheSlurmConfAndAnExecutableJobScriptBesideIt) {
+  ScratchDir dir("policy-export");
+  const std::string policy = write_file(dir, "small.toml", kSmallNodePolicy);
+  const std::string conf = (dir.path() / "partitions.conf").string();
+  const CommandResult run = lull({"policy", "export", policy, "--slurm", conf});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("wrote " + conf), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("not kept: victims.order"), std::string::npos) << run.out;
+  const std::string conf_text = FileSystem::posix().read_file(conf);
+  EXPECT_NE(conf_text.find("PartitionName=spot Nodes=ALL PriorityTier=10 PreemptMode=REQUEUE GraceTime=120"),
+            std::string::npos)
+      << conf_text;
+
+  const std::string script = (dir.path() / "lull-sbatch").string();
+  struct stat status {};
+  ASSERT_EQ(::stat(script.c_str(), &status), 0) << std::strerror(errno);
+  EXPECT_EQ(status.st_mode & 07777, 0755u);
+  // The script itself, run: a tenant the policy does not have is refused before sbatch.
+  ChildProcess job_script({script, "nobody", "/tmp/ckpt", "--", "true"});
+  job_script.close_stdin();
+  const int exit_status = job_script.wait(std::chrono::seconds(30));
+  EXPECT_TRUE(WIFEXITED(exit_status) && WEXITSTATUS(exit_status) == 2) << job_script.err();
+  EXPECT_NE(job_script.err().find("no tenant \"nobody\" in the policy (tenants: guest, lab)"), std::string::npos)
+      << job_script.err();
+}
+
+TEST(PolicyExport, APolicySlurmCannotHoldWritesNothing) {
+  ScratchDir dir("policy-export");
+  std::string text = kSmallNodePolicy;
+  text.replace(text.find("\"2m\""), 4, "\"90500ms\"");
+  const std::string policy = write_file(dir, "bad.toml", text);
+  const std::string conf = (dir.path() / "partitions.conf").string();
+  const std::string script = (dir.path() / "submit").string();
+  const CommandResult run = lull({"policy", "export", policy, "--slurm", conf, "--job-script", script});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find(policy + ": classes.spot.grace: 1m30s500ms is not a whole number of seconds"),
+            std::string::npos)
+      << run.err;
+  EXPECT_NE(run.err.find("1 problem, nothing written"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(conf));
+  EXPECT_FALSE(std::filesystem::exists(script));
 }
 
 }  // namespace

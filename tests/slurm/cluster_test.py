@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""lull under a real two-node Slurm cluster (slurm_cluster.py, scripts/slurm-cluster/).
+"""lull under a real two-node Slurm cluster (slurm_cluster.py, scripts/slurm-cluster/) whose
+partitions and job script are cluster_policy.toml exported by `lull policy export --slurm`.
 
     TwoNodes          `srun -N2` runs one task on n1 and one on n2
-    PreemptedTenant   a tenant batch job, `lull run -- mpirun -np 2 train_mlp`, is preempted
-                      for an internal job that needs both nodes: Slurm's notice (SIGTERM to
-                      the batch shell, which is `lull run`) reaches the ranks, they commit a
-                      snapshot and `lull run` exits 75; Slurm requeues the job (RequeueExit=75),
-                      runs the internal job, starts the tenant again, and it resumes from its
-                      snapshot and ends with the digest of an uninterrupted run
+    PreemptedTenant   a job of tenant guest, `lull-sbatch guest CKPT -- mpirun -np 2 train_mlp`,
+                      is preempted for a job of tenant lab (class internal) that needs both
+                      nodes: Slurm's notice (SIGTERM to the batch shell, which is `lull run`)
+                      reaches the ranks, they commit a snapshot and `lull run` exits 75; Slurm
+                      requeues the job (RequeueExit=75), runs the internal job, starts the
+                      tenant again, and it resumes from its snapshot and ends with the digest
+                      of an uninterrupted run
 
 Run with the cluster the fixture started, e.g.
     LULL_BIN_DIR=build/bin LULL_SLURM_STATE=build/tests/slurm/cluster.state \\
@@ -25,7 +27,6 @@ from slurm_cluster import Cluster
 from arbiter_harness import LULL, TRAIN, digest_of, environment, wait_for
 
 STATE = os.environ.get("LULL_SLURM_STATE", "cluster.state")
-GRACE = 20  # seconds: the grace of the tenant partition (scripts/slurm-cluster/preemption.conf)
 
 
 class ClusterCase(unittest.TestCase):
@@ -45,8 +46,8 @@ class ClusterCase(unittest.TestCase):
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def sbatch(self, *args):
-        job = self.cluster.sbatch(*args, cwd=self.dir)
+    def lull_sbatch(self, tenant, ckpt_dir, *args):
+        job = self.cluster.lull_sbatch(tenant, ckpt_dir, *args, cwd=self.dir)
         self.jobs.append(job)
         return job
 
@@ -54,14 +55,15 @@ class ClusterCase(unittest.TestCase):
 class TwoNodes(ClusterCase):
     def test_srun_runs_a_task_on_each_node(self):
         self.assertEqual(self.cluster.node_states(), {"n1": "idle", "n2": "idle"})
-        result = self.cluster.run("srun", "-N2", "--ntasks-per-node=1", "-l", "printenv", "SLURMD_NODENAME",
-                                  cwd=self.dir)
+        result = self.cluster.run("srun", "--partition=internal", "-N2", "--ntasks-per-node=1", "-l",
+                                  "printenv", "SLURMD_NODENAME", cwd=self.dir)
         self.assertEqual(sorted(result.stdout.split()), ["0:", "1:", "n1", "n2"], result.stdout)
 
 
 class PreemptedTenant(ClusterCase):
-    # At least 8 ms a step: after the first snapshot (step 200) the tenant runs 10 s or more,
-    # and Slurm's notice comes about a second after the internal job's submission.
+    # At least 8 ms a step: after the first snapshot (about 1 s in: checkpoint_interval) the
+    # tenant runs 10 s or more, and Slurm's notice comes about a second after the internal
+    # job's submission.
     STEPS = 1500
     ARGS = ["--steps", str(STEPS), "--step-ms", "8"]
 
@@ -75,25 +77,12 @@ class PreemptedTenant(ClusterCase):
         self.assertEqual(reference.returncode, 0, stderr)
         return digest_of(stdout)
 
-    def tenant_script(self, ckpt):
-        """The job side: the batch shell execs `lull run`, so Slurm's signal to the batch shell
-        (--signal=B:TERM, sent at preemption: preempt_send_user_signal) reaches lull run alone;
-        a SIGTERM to every process of the job would reach mpirun and the ranks too."""
-        path = self.path("tenant.sh")
-        with open(path, "w") as f:
-            f.write("#!/bin/bash\n"
-                    f"#SBATCH --partition=tenant --nodes=1 --ntasks=2 --signal=B:TERM@{GRACE}\n"
-                    "#SBATCH --requeue --open-mode=append\n"
-                    'echo "tenant started on $SLURMD_NODENAME, restart ${SLURM_RESTART_COUNT:-0}" >&2\n'
-                    f"exec {LULL} run --ckpt-dir {ckpt} --grace {GRACE} --every-steps 200 -- "
-                    f"mpirun -np 2 {TRAIN} {' '.join(self.ARGS)}\n")
-        return path
-
     def test_preempted_requeued_and_resumed_bitwise(self):
         began = time.monotonic()
         reference = self.start_reference_run()
         ckpt, output = self.path("ckpt"), self.path("tenant.out")
-        tenant = self.sbatch("--output", output, self.tenant_script(ckpt))
+        tenant = self.lull_sbatch("guest", ckpt, "--nodes=1", "--ntasks=2", "--output", output, "--",
+                                  "mpirun", "-np", "2", TRAIN, *self.ARGS)
         # Until its first periodic snapshot: lull run then reads its signals (a SIGTERM that
         # reached the batch shell before it exec'd lull run would end the job, not notice it).
         wait_for(lambda: os.path.isdir(ckpt) and any(n.startswith("step-") for n in os.listdir(ckpt)), 120,
@@ -102,8 +91,8 @@ class PreemptedTenant(ClusterCase):
         print(f"tenant's first snapshot: {time.monotonic() - began:.1f} s", flush=True)
 
         submitted = time.monotonic()
-        internal = self.sbatch("--partition=internal", "--nodes=2", "--output", self.path("internal.out"),
-                               "--wrap", "sleep 2")
+        internal = self.lull_sbatch("lab", self.path("internal-ckpt"), "--nodes=2", "--output",
+                                    self.path("internal.out"), "--", "sleep", "2")
         self.cluster.wait_for_state(internal, ("RUNNING", "COMPLETING", "COMPLETED"), 120)
         internal_started = time.monotonic() - submitted
         done = self.cluster.wait_for_state(tenant, ("COMPLETED", "FAILED", "CANCELLED"), 240)
@@ -116,11 +105,12 @@ class PreemptedTenant(ClusterCase):
         self.assertIsNotNone(noticed, "no notice reached lull run:\n" + log)
         self.assertIn("exit 75: preempted; resumable", log)
         stopped = int(re.search(r"preempted after step (\d+)", log).group(1))
-        runs = log.split("tenant started on")[1:]
+        runs = log.split("info: started pid")[1:]
         self.assertEqual(len(runs), 2, log)
         self.assertNotIn("resumed from", runs[0])
         self.assertIn(f"resumed from snapshot step {stopped}", runs[1])
-        self.assertEqual(digest_of(log), self.reference_digest(reference), "the preempted and resumed run ended with other weights")
+        self.assertEqual(digest_of(log), self.reference_digest(reference),
+                         "the preempted and resumed run ended with other weights")
         print(f"internal job running {internal_started:.1f} s after it was submitted; the tenant stopped after "
               f"step {stopped} of {self.STEPS}, was requeued and resumed; "
               f"{time.monotonic() - submitted:.1f} s from the internal job's submission to the tenant's end")

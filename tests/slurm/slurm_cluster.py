@@ -2,19 +2,24 @@
 """A real two-node Slurm cluster for the tests of tests/slurm/ (scripts/slurm-cluster/).
 
 As a program it is CTest's fixture (tests/slurm/CMakeLists.txt):
-    slurm_cluster.py start STATE   start.sh in a new directory under /tmp; STATE names it
-    slurm_cluster.py stop STATE    stop.sh; fails when anything of the cluster is left
+    slurm_cluster.py start STATE --lull LULL --policy POLICY
+        `LULL policy export POLICY --slurm` into a new directory under /tmp (the
+        partitions and lull-sbatch), then start.sh with those partitions; STATE names it
+    slurm_cluster.py stop STATE
+        stop.sh; fails when anything of the cluster is left
 where STATE is a file in the build tree. When the cluster cannot run here (not root,
 Slurm or munge missing) `start` says why, exits 77 (CTest: skipped) and leaves the
 reason in STATE, and every test of the cluster skips with that reason.
 
 As a module it gives the tests Cluster.from_state(STATE) -> Cluster (sbatch, srun,
-scontrol on that cluster). The cluster's directory is made by mkdtemp in /tmp: munged
-wants every directory above its socket searchable by all, which a checkout in a 0700
-home directory is not.
+scontrol and the exported lull-sbatch on that cluster). The directory is made by
+mkdtemp in /tmp: munged wants every directory above its socket searchable by all,
+which a checkout in a 0700 home directory is not.
 """
+import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,11 +35,15 @@ UNAVAILABLE = "unavailable: "  # how a STATE file that holds a reason starts
 
 
 class Cluster:
-    """The cluster in `directory` (started by scripts/slurm-cluster/start.sh)."""
+    """The cluster under `root`: the exported policy (partitions.conf, lull-sbatch) and
+    the cluster start.sh runs in root/cluster."""
 
-    def __init__(self, directory):
-        self.dir = directory
-        self.conf = os.path.join(directory, "slurm.conf")
+    def __init__(self, root):
+        self.root = root
+        self.dir = os.path.join(root, "cluster")
+        self.conf = os.path.join(self.dir, "slurm.conf")
+        self.partitions = os.path.join(root, "partitions.conf")
+        self.job_script = os.path.join(root, "lull-sbatch")
 
     @staticmethod
     def from_state(state):
@@ -59,9 +68,13 @@ class Cluster:
             raise AssertionError(f"{' '.join(command)} exited {result.returncode}:\n{result.stdout}{result.stderr}")
         return result
 
-    def sbatch(self, *args, cwd=None):
-        """Submits a batch job; its id."""
-        return int(self.run("sbatch", "--parsable", *args, cwd=cwd).stdout.strip().split(";")[0])
+    def sbatch(self, *args, cwd=None, submit=("sbatch",)):
+        """Submits a batch job with `submit` (sbatch, or (lull-sbatch, TENANT, CKPT_DIR)); its id."""
+        return int(self.run(*submit, "--parsable", *args, cwd=cwd).stdout.strip().split(";")[0])
+
+    def lull_sbatch(self, tenant, ckpt_dir, *args, cwd=None):
+        """Submits a job of `tenant` with the exported lull-sbatch; its id."""
+        return self.sbatch(*args, cwd=cwd, submit=(self.job_script, tenant, ckpt_dir))
 
     def job(self, job_id):
         """scontrol's fields of job `job_id` (JobState, Restarts, ExitCode, StartTime, ...)."""
@@ -81,19 +94,29 @@ class Cluster:
         return dict(line.split() for line in lines if line.strip())
 
 
-def start(state):
-    directory = tempfile.mkdtemp(prefix="lull-slurm-cluster-")
-    result = subprocess.run([os.path.join(SCRIPTS, "start.sh"), directory], capture_output=True, text=True)
+def start(state, lull, policy):
+    cluster = Cluster(tempfile.mkdtemp(prefix="lull-slurm-"))
+    os.chmod(cluster.root, 0o755)  # munged: searchable by all above its socket (nothing secret here)
+    exported = subprocess.run([lull, "policy", "export", policy, "--slurm", cluster.partitions,
+                               "--job-script", cluster.job_script], capture_output=True, text=True)
+    sys.stdout.write(exported.stdout)
+    sys.stderr.write(exported.stderr)
+    if exported.returncode != 0:
+        shutil.rmtree(cluster.root)
+        return 1
+    result = subprocess.run([os.path.join(SCRIPTS, "start.sh"), cluster.dir, cluster.partitions],
+                            capture_output=True, text=True)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     if result.returncode == 77:
         reason = result.stderr.strip().splitlines()[-1].removeprefix("slurm-cluster: cannot run here: ")
         with open(state, "w") as f:
             f.write(UNAVAILABLE + reason + "\n")
-        os.rmdir(directory)
-        return 77
+    if result.returncode != 0:  # start.sh stopped what it had started (the logs' tails are above)
+        shutil.rmtree(cluster.root)
+        return result.returncode
     with open(state, "w") as f:
-        f.write(directory + "\n")
+        f.write(cluster.root + "\n")
     return result.returncode
 
 
@@ -106,17 +129,25 @@ def stop(state):
     os.remove(state)
     if directory.startswith(UNAVAILABLE):
         return 0
+    cluster = Cluster(directory)
     started = time.monotonic()
-    result = subprocess.run([os.path.join(SCRIPTS, "stop.sh"), directory], capture_output=True, text=True)
+    result = subprocess.run([os.path.join(SCRIPTS, "stop.sh"), cluster.dir], capture_output=True, text=True)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    print(f"stopped the cluster in {directory} in {time.monotonic() - started:.1f} s (exit {result.returncode})")
+    print(f"stopped the cluster in {cluster.dir} in {time.monotonic() - started:.1f} s (exit {result.returncode})")
     if result.returncode == 0:
-        subprocess.run(["rm", "-rf", directory], check=True)
+        shutil.rmtree(cluster.root)
     return result.returncode
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in ("start", "stop"):
-        sys.exit(f"usage: {sys.argv[0]} start|stop STATE")
-    sys.exit(start(sys.argv[2]) if sys.argv[1] == "start" else stop(sys.argv[2]))
+    parser = argparse.ArgumentParser(description="Start or stop the test cluster (see the docstring).")
+    parser.add_argument("action", choices=("start", "stop"))
+    parser.add_argument("state")
+    parser.add_argument("--lull", help="the lull that exports the policy (start)")
+    parser.add_argument("--policy", help="the policy the cluster preempts by (start)")
+    arguments = parser.parse_args()
+    if arguments.action == "start" and not (arguments.lull and arguments.policy):
+        parser.error("start takes --lull and --policy")
+    sys.exit(start(arguments.state, arguments.lull, arguments.policy) if arguments.action == "start"
+             else stop(arguments.state))
