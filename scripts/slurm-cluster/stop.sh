@@ -2,8 +2,8 @@
 # Stops the cluster scripts/slurm-cluster/start.sh started in DIR, and only it:
 # cancels its jobs, then ends its slurmd and slurmctld by the pids in their pid
 # files, then any process still holding a file under DIR or started by one of
-# its jobs (a slurmstepd or job process that outlived its daemon), then munged. SIGTERM first, SIGKILL
-# after 10 s. DIR stays (logs) for a look afterwards.
+# its jobs (a slurmstepd or a job's process that outlived its daemon or its
+# job), then munged; SIGTERM first, SIGKILL after 10 s. DIR stays (the logs).
 #
 # Usage: scripts/slurm-cluster/stop.sh DIR
 # Exit codes: 0 nothing of the cluster runs any more, 1 a process would not end.
@@ -19,17 +19,24 @@ export PATH=$PATH:/usr/sbin
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
-# Ends `pid` (named `what`): SIGTERM, SIGKILL after 10 s; waits until it is gone.
-end_process() {
-  local pid=$1 what=$2 waited=0
-  alive "$pid" || return 0
-  kill -TERM "$pid" 2>/dev/null
-  while alive "$pid"; do
+# Ends the processes `pids` (each takes about 2 s to shut down: all at once):
+# SIGTERM, SIGKILL to those still there after 10 s; waits until they are gone.
+end_processes() {
+  local pid waited=0 left=("$@")
+  ((${#left[@]})) || return 0
+  kill -TERM "${left[@]}" 2>/dev/null
+  while ((${#left[@]})); do
+    local still=()
+    for pid in "${left[@]}"; do alive "$pid" && still+=("$pid"); done
+    left=("${still[@]}")
+    ((${#left[@]})) || return 0
     if ((waited == 100)); then
-      echo "slurm-cluster: $what (pid $pid) ignored SIGTERM for 10 s: SIGKILL" >&2
-      kill -KILL "$pid" 2>/dev/null
+      for pid in "${left[@]}"; do
+        echo "slurm-cluster: $(cat "/proc/$pid/comm" 2>/dev/null) (pid $pid) ignored SIGTERM for 10 s: SIGKILL" >&2
+      done
+      kill -KILL "${left[@]}" 2>/dev/null
     elif ((waited > 150)); then
-      echo "slurm-cluster: $what (pid $pid) would not end" >&2
+      echo "slurm-cluster: pids ${left[*]} would not end" >&2
       return 1
     fi
     sleep 0.1
@@ -59,10 +66,12 @@ if [[ -r $dir/slurm.conf ]] && pid=$(daemon_pid "$dir/slurmctld.pid" slurmctld);
     done
   fi
 fi
+daemons=()
 for node in n1 n2; do
-  if pid=$(daemon_pid "$dir/slurmd-$node.pid" slurmd); then end_process "$pid" "slurmd -N $node" || failed=1; fi
+  if pid=$(daemon_pid "$dir/slurmd-$node.pid" slurmd); then daemons+=("$pid"); fi
 done
-if pid=$(daemon_pid "$dir/slurmctld.pid" slurmctld); then end_process "$pid" slurmctld || failed=1; fi
+if pid=$(daemon_pid "$dir/slurmctld.pid" slurmctld); then daemons+=("$pid"); fi
+end_processes "${daemons[@]}" || failed=1
 
 # What is left is ours: a job step's slurmstepd (it keeps the slurmd log under DIR
 # open) or a process of one of its jobs (the environment its slurmstepd gave it).
@@ -77,12 +86,14 @@ holders() {
   done
 }
 munged_pid=$(daemon_pid "$dir/munge/munged.pid" munged) || munged_pid=
+leftovers=()
 for pid in $(holders | sort -un); do
   [[ $pid == "$munged_pid" || $pid == "$$" ]] && continue
-  echo "slurm-cluster: ending $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) (pid $pid): it outlived its daemon" >&2
-  end_process "$pid" "$(cat "/proc/$pid/comm" 2>/dev/null)" || failed=1
+  echo "slurm-cluster: ending $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) (pid $pid): it outlived its daemon or its job" >&2
+  leftovers+=("$pid")
 done
-if [[ -n $munged_pid ]]; then end_process "$munged_pid" munged || failed=1; fi
+end_processes "${leftovers[@]}" || failed=1
+if [[ -n $munged_pid ]]; then end_processes "$munged_pid" || failed=1; fi
 for pid in $(holders | sort -un); do
   [[ $pid == "$$" ]] && continue
   echo "slurm-cluster: still running: $(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null) (pid $pid)" >&2

@@ -2,7 +2,8 @@
 """lull under a real two-node Slurm cluster (slurm_cluster.py, scripts/slurm-cluster/) whose
 partitions and job script are cluster_policy.toml exported by `lull policy export --slurm`.
 
-    TwoNodes          `srun -N2` runs one task on n1 and one on n2
+    TwoNodes          `srun -N2` runs one task on n1 and one on n2; a process a job leaves
+                      behind is ended by the fixture's stop (which fails otherwise)
     PreemptedTenant   a job of tenant guest, `lull-sbatch guest CKPT -- mpirun -np 2 train_mlp`,
                       is preempted for a job of tenant lab (class internal) that needs both
                       nodes: Slurm's notice (SIGTERM to the batch shell, which is `lull run`)
@@ -58,6 +59,17 @@ class TwoNodes(ClusterCase):
         result = self.cluster.run("srun", "--partition=internal", "-N2", "--ntasks-per-node=1", "-l",
                                   "printenv", "SLURMD_NODENAME", cwd=self.dir)
         self.assertEqual(sorted(result.stdout.split()), ["0:", "1:", "n1", "n2"], result.stdout)
+
+    def test_a_process_a_job_leaves_behind_is_ended_by_stop(self):
+        """proctrack/linuxproc loses a job's process whose parent exited; stop.sh finds it by the
+        job's environment, and the fixture's stop fails unless this very pid is gone."""
+        pid_file = self.path("orphan.pid")
+        self.cluster.run("srun", "--partition=internal", "-N1", "bash", "-c",
+                         f"setsid sleep 600 < /dev/null > /dev/null 2>&1 & echo $! > {pid_file}", cwd=self.dir)
+        with open(pid_file) as f:
+            orphan = int(f.read())
+        self.assertTrue(os.path.exists(f"/proc/{orphan}"), "the job's process did not outlive its job")
+        self.cluster.must_be_ended_by_stop(orphan)
 
 
 class PreemptedTenant(ClusterCase):

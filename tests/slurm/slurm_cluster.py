@@ -44,6 +44,7 @@ class Cluster:
         self.conf = os.path.join(self.dir, "slurm.conf")
         self.partitions = os.path.join(root, "partitions.conf")
         self.job_script = os.path.join(root, "lull-sbatch")
+        self.must_end = os.path.join(root, "must-end")  # pids a test left for stop to end, one a line
 
     @staticmethod
     def from_state(state):
@@ -87,6 +88,20 @@ class Cluster:
             job = self.job(job_id)
             return job if job["JobState"] in states else None
         return wait_for(reached, timeout, f"job {job_id} to be {' or '.join(states)}")
+
+    def must_be_ended_by_stop(self, pid):
+        """Has `stop` fail unless process `pid` (left behind by a job) is gone afterwards."""
+        with open(self.must_end, "a") as f:
+            f.write(f"{pid}\n")
+
+    def still_running(self):
+        """The pids of must_be_ended_by_stop still running."""
+        try:
+            with open(self.must_end) as f:
+                pids = [int(line) for line in f if line.strip()]
+        except FileNotFoundError:
+            return []
+        return [pid for pid in pids if os.path.exists(f"/proc/{pid}")]
 
     def node_states(self):
         """{node: state} as sinfo reports them."""
@@ -135,6 +150,10 @@ def stop(state):
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
     print(f"stopped the cluster in {cluster.dir} in {time.monotonic() - started:.1f} s (exit {result.returncode})")
+    left = cluster.still_running()
+    if left:
+        print(f"stop.sh left processes a job had left behind: {left}", file=sys.stderr)
+        return 1
     if result.returncode == 0:
         shutil.rmtree(cluster.root)
     return result.returncode
