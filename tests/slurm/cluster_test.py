@@ -55,7 +55,8 @@ class ClusterCase(unittest.TestCase):
 
 class TwoNodes(ClusterCase):
     def test_srun_runs_a_task_on_each_node(self):
-        self.assertEqual(self.cluster.node_states(), {"n1": "idle", "n2": "idle"})
+        # Idle (a job of an earlier test may still be completing on one of them).
+        wait_for(lambda: self.cluster.node_states() == {"n1": "idle", "n2": "idle"}, 60, "n1 and n2 to be idle")
         result = self.cluster.run("srun", "--partition=internal", "-N2", "--ntasks-per-node=1", "-l",
                                   "printenv", "SLURMD_NODENAME", cwd=self.dir)
         self.assertEqual(sorted(result.stdout.split()), ["0:", "1:", "n1", "n2"], result.stdout)
