@@ -118,8 +118,12 @@ void read_class(const toml::key& key, const toml::table& table, IssueList& issue
   only_if_preemptible("max_preemptions_per_hour");
   if (auto grace = reader.duration("grace", is_preemptible, kMaxGrace)) job_class.grace = *grace;
   if (auto min_runtime = reader.duration("min_runtime", false, kMaxPolicyDuration)) job_class.min_runtime = *min_runtime;
-  if (auto interval = reader.duration("checkpoint_interval", false, kMaxPolicyDuration)) {
-    job_class.checkpoint_interval = *interval;
+  const toml::node* interval = reader.node("checkpoint_interval", false);
+  if (interval != nullptr && interval->value<std::string_view>() == "auto") {
+    job_class.checkpoint_interval_auto = true;
+    job_class.checkpoint_interval = kAutoCheckpointIntervalBound;
+  } else if (auto every = reader.duration("checkpoint_interval", false, kMaxPolicyDuration)) {
+    job_class.checkpoint_interval = *every;
   }
   const toml::node* limit_node = table.get("max_preemptions_per_hour");
   if (limit_node != nullptr && limit_node->is_integer() && limit_node->as_integer()->get() == 0) {

@@ -15,8 +15,12 @@ Cases:
                   adopted, every job finishes with its reference digest; then again for a queue
   Burst           100 submissions at once: 100 distinct ids, each submitted, started, finished once
   ExitFile        `lull run --exit-file`: the code and its meaning, written atomically
-  Drain           drain notices the tenant job (exit 75, stays queued), refuses submissions, the
-                  arbiter exits once idle; a new arbiter resumes the job to its end
+  Drain           drain notices the tenant job (exit 75, stays queued), refuses submissions while an
+                  internal job runs on, the arbiter exits once idle; a new arbiter resumes the job
+                  to its end
+  AutomaticInterval  a class with checkpoint_interval = "auto": its runs get --every-seconds auto,
+                  and once a run of the class was noticed, the next run is told the class's
+                  observed mean time between notices (LULL_MEAN_SECONDS_BETWEEN_NOTICES)
 Isolation (a non-root submitter) is in isolation_test.py; the helpers in arbiter_harness.py.
 """
 
@@ -70,6 +74,45 @@ class Scenario(ArbiterCase):
         self.assertLess(metrics["lull_arbiter_notice_to_exit_seconds_sum"], 10)
         self.assertEqual(metrics['lull_arbiter_slots_busy{class="spot"}'], 0)
         self.assertEqual(metrics["lull_arbiter_slots"], 4)
+
+
+class AutomaticInterval(ArbiterCase):
+    def test_runs_are_told_the_observed_time_between_notices(self):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "test_policy.toml")) as f:
+            policy = f.read().replace('checkpoint_interval = "0s"', 'checkpoint_interval = "auto"')
+        self.assertIn('"auto"', policy)
+        with open(self.path("auto_policy.toml"), "w") as f:
+            f.write(policy)
+        # The tenant's program shows what each rank was told, then trains.
+        wrapper = self.path("show_interval_settings")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\necho \"told: every ${LULL_EVERY_SECONDS:-unset}, mean between notices "
+                    "${LULL_MEAN_SECONDS_BETWEEN_NOTICES:-unset}\"\nexec \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        arbiter = self.arbiter(policy=self.path("auto_policy.toml"))
+        tenant = arbiter.submit("acme", "spot", 2, self.path("ckpt", "tenant"), wrapper, TRAIN,
+                                "--steps", "300", "--step-ms", "10")
+        wait_for(lambda: "told:" in arbiter.job_log(tenant), 30, "the tenant job to start")
+        time.sleep(1.5)  # into its steps
+        internal = arbiter.submit("frontier", "internal", 3, self.path("ckpt", "internal"), TRAIN, "--steps", "20")
+        arbiter.wait_idle([tenant, internal], 120)
+
+        events = arbiter.job_events(tenant)
+        started = next(e for e in events if e["event"] == "start")
+        first_exit = next(e for e in events if e["event"] == "exit")
+        self.assertEqual(first_exit["exit_code"], 75, events)
+        first_run_seconds = first_exit["time"] - started["time"]
+        told = [line for line in arbiter.job_log(tenant).splitlines() if line.startswith("told:")]
+        self.assertEqual(len(told), 4, "two ranks in each of two runs:\n" + "\n".join(told))
+        self.assertEqual(told[:2], ["told: every auto, mean between notices unset"] * 2, "nothing observed yet")
+        for line in told[2:]:
+            mean = float(line.rsplit(" ", 1)[1])
+            # One notice in the class's only ended run: its wall time (event times are rounded to ms).
+            self.assertAlmostEqual(mean, first_run_seconds, delta=0.01, msg=line)
+            self.assertTrue(line.startswith("told: every auto, "), line)
+        banner = [line for line in arbiter.job_log(tenant).splitlines() if line.startswith("=== lull arbiter")]
+        self.assertTrue(all("--every-seconds auto" in line for line in banner), banner)
+        self.assertEqual(arbiter.metrics()['lull_arbiter_preemptions_total{class="spot"}'], 1)
 
 
 class BadSubmissions(ArbiterCase):
@@ -265,6 +308,11 @@ class Drain(ArbiterCase):
         args = ["--steps", "300", "--step-ms", "10"]
         arbiter = self.arbiter()
         job = arbiter.submit("acme", "spot", 2, self.path("ckpt", "a"), TRAIN, *args)
+        # An internal job (not preemptible) keeps the draining arbiter up while the tenant,
+        # noticed, exits within a second: the submission below must meet a draining arbiter,
+        # not one that already exited (on a loaded machine the client starts slowly).
+        internal = arbiter.submit("frontier", "internal", 2, self.path("ckpt", "internal"), TRAIN,
+                                  "--steps", "1000", "--step-ms", "10")
         wait_for(lambda: "started pid" in arbiter.job_log(job), 20, "the job to start")
         time.sleep(1.0)
         result = arbiter.lull("drain")
@@ -273,8 +321,9 @@ class Drain(ArbiterCase):
                                self.path("ckpt", "b"), "--", "/bin/true", check=False)
         self.assertEqual(refused.returncode, 1)
         self.assertIn("draining", refused.stderr)
-        self.assertEqual(arbiter.process.wait(timeout=30), 0)
+        self.assertEqual(arbiter.process.wait(timeout=120), 0)
         self.assert_in_order(arbiter.events(), [(job, "notice"), (job, "exit", 75)])
+        self.assert_in_order(arbiter.events(), [(internal, "exit", 0), (internal, "finish")])
 
         arbiter.start()
         arbiter.wait_idle([job], 60)

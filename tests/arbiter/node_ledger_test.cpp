@@ -4,11 +4,13 @@
 // on the ended jobs it keeps.
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "job_launcher.h"
 #include "ledger_test_support.h"
 #include "metrics_text.h"
 #include "status_report.h"
@@ -109,6 +111,7 @@ TEST(NodeLedger, NoticeExitAndResumeFromTheSnapshot) {
   EXPECT_EQ(l.ledger.next_wakeup(), at(180));
   EXPECT_TRUE(l.ledger.due_at(at(179.9)).empty());
   EXPECT_EQ(l.ledger.counters().by_class.at("spot").preemptions, 1u);
+  EXPECT_EQ(run_request_of(l.ledger, 1).mean_seconds_between_notices, std::nullopt) << "no run has ended yet";
 
   const std::vector<Effect> checkpoint = l.apply(62, CheckpointRecord{1, 500});
   EXPECT_EQ(event_named(checkpoint, "checkpoint").reason, "committed snapshot step 500");
@@ -127,6 +130,10 @@ TEST(NodeLedger, NoticeExitAndResumeFromTheSnapshot) {
   EXPECT_EQ(l.ledger.counters().notice_to_exit.count, 1u);
   EXPECT_DOUBLE_EQ(l.ledger.counters().notice_to_exit.sum, 3.0);
   EXPECT_DOUBLE_EQ(l.ledger.counters().by_class.at("spot").work_lost_seconds, 1.0) << "from the snapshot at 62 s";
+  // One notice in 63 s of spot runs: what the next spot run is told (LULL_MEAN_SECONDS_BETWEEN_NOTICES).
+  EXPECT_DOUBLE_EQ(l.ledger.counters().by_class.at("spot").run_seconds, 63.0);
+  EXPECT_EQ(run_request_of(l.ledger, 1).mean_seconds_between_notices, 63.0);
+  EXPECT_EQ(run_request_of(l.ledger, 2).mean_seconds_between_notices, std::nullopt) << "lab was never noticed";
 
   const std::vector<Effect> resume = l.apply(100, ExitRecord{2, 1, 0, "finished"});
   EXPECT_EQ(event_names(resume), (std::vector<std::string>{"exit", "finish", "resume"}));
@@ -282,6 +289,7 @@ TEST(NodeLedger, MetricsReportItsCountersAndGauges) {
                            "lull_arbiter_jobs_started_total{class=\"internal\"} 1",
                            "lull_arbiter_preemptions_total{class=\"spot\"} 1",
                            "lull_arbiter_work_lost_seconds_total{class=\"spot\"} 11.5",
+                           "lull_arbiter_run_seconds_total{class=\"spot\"} 11.5",
                            "lull_arbiter_notice_to_exit_seconds_bucket{le=\"1\"} 0",
                            "lull_arbiter_notice_to_exit_seconds_bucket{le=\"2\"} 1",
                            "lull_arbiter_notice_to_exit_seconds_count 1", "lull_arbiter_notice_to_exit_seconds_sum 1.5"}) {

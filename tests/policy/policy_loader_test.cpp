@@ -79,6 +79,21 @@ TEST(PolicyLoader, ReadsAValidPolicyWithDefaults) {
   EXPECT_EQ(policy.find_tenant("guest")->slot_quota, 2);
 }
 
+TEST(PolicyLoader, CheckpointIntervalAutoLeavesItToTheJobsWithinItsBound) {
+  std::string text = kMinimal;
+  text.replace(text.find("grace = \"30s\""), 13, "grace = \"30s\"\ncheckpoint_interval = \"auto\"");
+  const PolicyLoadResult result = load_policy_text(text, "p.toml");
+  ASSERT_TRUE(result.policy) << (result.issues.empty() ? "" : result.issues[0].describe());
+  const JobClass& spot = *result.policy->find_class("spot");
+  EXPECT_TRUE(spot.checkpoint_interval_auto);
+  EXPECT_EQ(spot.checkpoint_interval, kAutoCheckpointIntervalBound) << "what the estimates count";
+  EXPECT_FALSE(result.policy->find_class("internal")->checkpoint_interval_auto);
+
+  text.replace(text.find("\"auto\""), 6, "\"Auto\"");
+  EXPECT_TRUE(has_issue(load_policy_text(text, "p.toml"),
+                        "p.toml:11:23: classes.spot.checkpoint_interval: \"Auto\" is not a duration (use 30s, 5m, 1h)"));
+}
+
 TEST(PolicyLoader, TheExamplePolicyIsValid) {
   const PolicyLoadResult result = load_policy_file(LULL_EXAMPLE_POLICY);
   ASSERT_TRUE(result.policy) << (result.issues.empty() ? "" : result.issues[0].describe());

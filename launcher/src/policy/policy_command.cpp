@@ -32,9 +32,13 @@ std::string describe_class(const policy::JobClass& job_class) {
   if (!job_class.preemptible) return "not preemptible";
   std::string text = "preemptible: grace " + format_duration(job_class.grace);
   text += ", min runtime " + format_duration(job_class.min_runtime);
-  text += job_class.checkpoint_interval.count() > 0
-              ? ", checkpoint every " + format_duration(job_class.checkpoint_interval)
-              : ", checkpoint on notice only";
+  if (job_class.checkpoint_interval_auto) {
+    text += ", checkpoint interval auto (Young/Daly, at most " + format_duration(job_class.checkpoint_interval) + ")";
+  } else {
+    text += job_class.checkpoint_interval.count() > 0
+                ? ", checkpoint every " + format_duration(job_class.checkpoint_interval)
+                : ", checkpoint on notice only";
+  }
   text += job_class.max_preemptions_per_hour
               ? ", at most " + std::to_string(*job_class.max_preemptions_per_hour) + " preemption(s)/hour"
               : ", no preemption limit";

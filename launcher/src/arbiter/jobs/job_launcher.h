@@ -24,6 +24,10 @@ struct RunRequest {
   std::vector<SlotId> slots;                 // ranks = slots.size()
   policy::Duration grace{0};                 // the class's
   policy::Duration checkpoint_interval{0};   // the class's (0: on notice only)
+  bool checkpoint_interval_auto = false;     // the class's "auto": the job chooses (Young/Daly)
+  // The class's observed mean time between notices (ClassCounters), told to
+  // the job as LULL_MEAN_SECONDS_BETWEEN_NOTICES; nullopt before any notice.
+  std::optional<double> mean_seconds_between_notices;
 };
 
 // A run that is going on.

@@ -57,6 +57,9 @@ Identity identity_of(const JobSpec& spec) {
 std::vector<std::string> job_environment(const RunRequest& request, const Identity& identity) {
   std::map<std::string, std::string> ours = identity.environment;
   ours["CUDA_VISIBLE_DEVICES"] = fmt::to_string(fmt::join(request.slots, ","));
+  if (request.mean_seconds_between_notices) {
+    ours["LULL_MEAN_SECONDS_BETWEEN_NOTICES"] = run::format_seconds(*request.mean_seconds_between_notices);
+  }
   std::vector<std::string> environment;
   for (char** entry = environ; *entry != nullptr; ++entry) {
     const std::string text(*entry);
@@ -130,7 +133,9 @@ ActiveRun LocalJobLauncher::launch(const RunRequest& request) {
   std::vector<std::string> command = {settings_.lull_program.string(), "run", "--job",
                                       spec.tenant + "-" + std::to_string(request.job), "--ckpt-dir", spec.ckpt_dir,
                                       "--grace", run::format_seconds(policy::to_seconds(request.grace))};
-  if (request.checkpoint_interval.count() > 0) {
+  if (request.checkpoint_interval_auto) {
+    command.insert(command.end(), {"--every-seconds", "auto"});
+  } else if (request.checkpoint_interval.count() > 0) {
     command.insert(command.end(), {"--every-seconds", run::format_seconds(policy::to_seconds(request.checkpoint_interval))});
   }
   command.insert(command.end(), {"--exit-file", exit_file.string(), "--", settings_.mpirun, "-np",

@@ -1,12 +1,14 @@
 #pragma once
 // LocalJobLauncher — runs jobs on this node as
-//   lull run --job <tenant>-<id> --ckpt-dir D --grace G [--every-seconds I]
+//   lull run --job <tenant>-<id> --ckpt-dir D --grace G [--every-seconds I|auto]
 //            --exit-file D/.lull-exit-<id>-<run>.json -- mpirun -np K PROGRAM ARGS...
 // (G, I: the class's grace and checkpoint_interval), one process per run:
 //   - in a session of its own (setsid) and without a parent-death signal, so
 //     a job outlives the arbiter and is adopted again after its restart;
 //   - stdout and stderr appended to <log-dir>/<id>.log, stdin /dev/null;
-//   - CUDA_VISIBLE_DEVICES = the granted slots ("0,1,2"); the arbiter's own
+//   - CUDA_VISIBLE_DEVICES = the granted slots ("0,1,2");
+//     LULL_MEAN_SECONDS_BETWEEN_NOTICES = the class's observed mean time
+//     between notices, once it had one (what `auto` intervals use); the arbiter's own
 //     environment otherwise, without the LULL_* settings lull run sets
 //     itself (LULL_LOG_LEVEL stays);
 //   - as the submitter: when that is not the arbiter's uid, the child drops

@@ -6,6 +6,11 @@
 
 namespace lull::arbiter {
 
+std::optional<double> ClassCounters::mean_seconds_between_notices() const {
+  if (noticed_runs == 0) return std::nullopt;
+  return run_seconds / static_cast<double>(noticed_runs);
+}
+
 void NoticeToExitHistogram::observe(double seconds) {
   for (std::size_t i = 0; i < kNoticeToExitBuckets.size(); ++i) {
     if (seconds <= kNoticeToExitBuckets[i]) ++cumulative[i];
@@ -20,7 +25,8 @@ nlohmann::json to_json(const ArbiterCounters& counters) {
     classes[name] = {{"submitted", c.submitted}, {"started", c.started},     {"resumed", c.resumed},
                      {"finished", c.finished},   {"failed", c.failed},       {"cancelled", c.cancelled},
                      {"rejected", c.rejected},   {"preemptions", c.preemptions}, {"kills", c.kills},
-                     {"work_lost_seconds", c.work_lost_seconds}};
+                     {"work_lost_seconds", c.work_lost_seconds}, {"run_seconds", c.run_seconds},
+                     {"noticed_runs", c.noticed_runs}};
   }
   const NoticeToExitHistogram& h = counters.notice_to_exit;
   return {{"classes", classes},
@@ -53,6 +59,8 @@ ArbiterCounters counters_from_json(const nlohmann::json& value) {
       out.preemptions = number(c, "preemptions");
       out.kills = number(c, "kills");
       out.work_lost_seconds = seconds(c, "work_lost_seconds");
+      out.run_seconds = seconds(c, "run_seconds");
+      out.noticed_runs = number(c, "noticed_runs");
     }
   }
   if (value.contains("notice_to_exit") && value["notice_to_exit"].is_object()) {

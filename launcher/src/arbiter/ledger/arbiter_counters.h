@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json_fwd.hpp>
@@ -23,6 +24,12 @@ struct ClassCounters {
   std::uint64_t preemptions = 0;  // notices sent
   std::uint64_t kills = 0;        // SIGKILLs (grace expired or cancelled)
   double work_lost_seconds = 0;   // wall time of runs since their last committed snapshot, when they did not finish
+  double run_seconds = 0;         // wall time of runs that ended (any way)
+  std::uint64_t noticed_runs = 0; // runs that ended after a notice
+
+  // The observed mean time between notices of a run of this class: the
+  // ended runs' wall time per noticed run; nullopt before a noticed run ended.
+  std::optional<double> mean_seconds_between_notices() const;
 };
 
 // Upper bounds (seconds) of the notice-to-exit histogram's buckets; +Inf implied.

@@ -73,6 +73,8 @@ std::string metrics_text(const NodeLedger& ledger, bool draining) {
   counter("lull_arbiter_work_lost_seconds_total",
           "Wall seconds runs computed after their last committed snapshot, for runs that did not finish.",
           [&](const ClassCounters& c) { return c.work_lost_seconds; });
+  counter("lull_arbiter_run_seconds_total", "Wall seconds of runs that ended (per run ended by a notice: what jobs are told).",
+          [&](const ClassCounters& c) { return c.run_seconds; });
 
   const NoticeToExitHistogram& h = ledger.counters().notice_to_exit;
   header(out, "lull_arbiter_notice_to_exit_seconds", "histogram", "From a preemption notice to the job's exit.");

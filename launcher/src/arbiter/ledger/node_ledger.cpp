@@ -215,6 +215,8 @@ void NodeLedger::on(const ExitRecord& r, TimePoint now, std::vector<Effect>& out
   ClassCounters& counters = counters_.by_class[job.spec.job_class];
   if (job.noticed_at) counters_.notice_to_exit.observe(seconds_between(*job.noticed_at, now));
   if (r.exit_code != 0) counters.work_lost_seconds += seconds_between(job.last_step_at.value_or(job.run_started), now);
+  counters.run_seconds += seconds_between(job.run_started, now);
+  if (job.noticed_at) ++counters.noticed_runs;
   job.last_exit_code = r.exit_code;
   job.last_exit_meaning = r.meaning;
   ArbiterEvent event = event_of(job, "exit", now, r.meaning);

@@ -26,6 +26,8 @@ inline constexpr Duration kMaxGrace = std::chrono::hours(24);  // classes.*.grac
 // node.idle_before_lull, scheduling.reserve_after, classes.*.min_runtime and
 // classes.*.checkpoint_interval: 0s..30d.
 inline constexpr Duration kMaxPolicyDuration = std::chrono::hours(24 * 30);
+// The longest interval of checkpoint_interval = "auto" (the runtime's bound).
+inline constexpr Duration kAutoCheckpointIntervalBound = std::chrono::hours(1);
 
 // A kind of job. Higher priority wins: a waiting job may preempt running jobs
 // of preemptible classes with strictly lower priority.
@@ -41,6 +43,12 @@ struct JobClass {
   // How often such a job commits a periodic snapshot (0: only on notice). The
   // decision core uses it to estimate the work a preemption would lose.
   Duration checkpoint_interval{0};
+  // checkpoint_interval = "auto": the jobs choose their interval themselves
+  // (lull run --every-seconds auto: Young/Daly from their measured checkpoint
+  // cost and the class's observed time between notices). checkpoint_interval
+  // then holds that interval's bound, kAutoCheckpointIntervalBound, for the
+  // estimates of the core and the simulator.
+  bool checkpoint_interval_auto = false;
   // At most this many preemptions of one job in any 60 minutes; nullopt: no limit.
   std::optional<int> max_preemptions_per_hour;
 };
