@@ -229,7 +229,9 @@ class Exporter {
     }
     const std::int64_t grace = whole_seconds(job_class.grace);
     std::string run_options = fmt::format("--grace {}", grace);
-    if (job_class.checkpoint_interval.count() > 0) {
+    if (job_class.checkpoint_interval_auto) {
+      run_options += " --every-seconds auto";  // Young/Daly with the runtime's default mean time between notices
+    } else if (job_class.checkpoint_interval.count() > 0) {
       run_options += " --every-seconds " + seconds_text(job_class.checkpoint_interval);
     }
     return fmt::format("  '{}') partition={} sbatch_options=(--signal=B:TERM@{} --requeue) run_options=({}) ;;\n",
