@@ -1,13 +1,18 @@
 """What the tests of a job resumed on other numbers of ranks share:
-elastic_resume_test.py (under `lull run`) and tests/arbiter/elastic_arbiter_test.py
-(through the arbiter, with --min-ranks). train_mlp's arguments for them, the
+elastic_resume_test.py (train_mlp under `lull run`), tests/arbiter/elastic_arbiter_test.py
+(through the arbiter, with --min-ranks) and tests/python_package/elastic_example_test.py
+(examples/pytorch/train_cnn.py under `lull run`). train_mlp's arguments for them, the
 documented tolerance, and ElasticChecks, the checks of a job that ran as
 several runs, each on its own number of ranks, each logging the samples its
-ranks took (--sample-log)."""
+ranks took (--sample-log: rank r appends `step epoch id...` per step to
+PREFIX.rank<r>, whole lines)."""
 
 import collections
 import os
 import re
+import signal
+import subprocess
+import time
 
 SAMPLES = 1024  # not a multiple of the global batch: an epoch ends on a short step
 
@@ -65,14 +70,62 @@ def read_sample_log(prefix, ranks):
 
 
 class ElasticChecks:
-    """Checks for a unittest.TestCase (mix in before it)."""
+    """Checks for a unittest.TestCase (mix in before it; it has self.random)."""
 
-    def assert_resharded(self, note, previous, ranks):
-        """`note`, the rest of a run's "resumed from snapshot step N" line, says it resharded."""
+    def wait_for_steps(self, prefix, job, steps, timeout=120):
+        """Until rank 0 of the run `job` logging to `prefix` has taken `steps` steps."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if steps_logged(prefix) >= steps:
+                return
+            if job.poll() is not None:
+                raise AssertionError(f"the run exited {job.returncode} before taking {steps} steps")
+            time.sleep(0.02)
+        raise AssertionError(f"no {steps} steps within {timeout} s")
+
+    def run_part(self, command, log, env, preempt_after=None):
+        """Runs `command` (`lull run ... -- mpirun ...` whose program logs to `log`). With
+        `preempt_after` steps, once rank 0 has taken them (past a periodic snapshot), a SIGTERM to
+        lull run at a random moment of the next 0.6 s: the run must exit 75, else 0.
+        Returns (stdout, stderr, the step it resumed from (0: none), the rest of that line)."""
+        job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            if preempt_after is not None:
+                self.wait_for_steps(log, job, preempt_after)
+                time.sleep(self.random.uniform(0.0, 0.6))
+                job.send_signal(signal.SIGTERM)
+            stdout, stderr = job.communicate(timeout=300)
+        finally:
+            if job.poll() is None:
+                job.kill()
+                job.communicate()
+        expected = 75 if preempt_after is not None else 0
+        self.assertEqual(job.returncode, expected, f"exit {job.returncode}: {command}\n{stdout}\n{stderr[-4000:]}")
+        resumed = resumed_from(stderr)
+        return stdout, stderr, *(resumed[0] if resumed else (0, ""))
+
+    def run_parts(self, parts, command_for, env, log_prefix, rank_local="data_cursor, rng"):
+        """The job as runs on `parts` ([(ranks, preempted?)], in order): command_for(ranks, log) is
+        a run's command; each preempted one gets a SIGTERM past its first periodic snapshot (12
+        steps, with --every-steps 10); each later run must resume mid-job, resharded. Returns
+        ([(ranks, log, step it resumed from)], the last run's stdout) for the checks below."""
+        runs, stdout = [], ""
+        for index, (ranks, preempt) in enumerate(parts):
+            log = f"{log_prefix}-{index}"
+            stdout, stderr, resumed, note = self.run_part(command_for(ranks, log), log, env, 12 if preempt else None)
+            if index > 0:
+                self.assertGreater(resumed, 0, stderr)
+                self.assert_resharded(note, parts[index - 1][0], ranks, rank_local)
+            runs.append((ranks, log, resumed))
+        return runs, stdout
+
+    def assert_resharded(self, note, previous, ranks, rank_local="data_cursor, rng"):
+        """`note`, the rest of a run's "resumed from snapshot step N" line, says it resharded and
+        left the rank-local state `rank_local` (the blobs' names, as the runtime lists them) alone."""
         self.assertIn(f"(written by {previous} ranks, resharded to {ranks})", note)
-        self.assertIn("rank-local state (data_cursor, rng) is not loaded", note)
+        self.assertIn(f"rank-local state ({rank_local}) is not loaded", note)
 
-    def assert_each_sample_once_per_epoch(self, runs, steps):
+    def assert_each_sample_once_per_epoch(self, runs, steps, samples=SAMPLES):
         """`runs`: [(ranks, sample log prefix, step it resumed from (0: the first)), ...] in order.
 
         The job's steps are each run's up to the step the next one resumed from (a run's steps
@@ -97,7 +150,7 @@ class ElasticChecks:
 
         last = max(epochs)
         for epoch in range(last):
-            self.assertEqual(sorted(epochs[epoch]), list(range(SAMPLES)), f"epoch {epoch} is not each sample exactly once")
+            self.assertEqual(sorted(epochs[epoch]), list(range(samples)), f"epoch {epoch} is not each sample exactly once")
         self.assertEqual(len(epochs[last]), len(set(epochs[last])), f"a sample twice in the last epoch {last}")
         return epochs
 

@@ -19,12 +19,10 @@ These checks are elastic_checks.py's, shared with tests/arbiter/elastic_arbiter_
     LULL_BIN_DIR=build/bin /usr/bin/python3 tests/runtime/elastic_resume_test.py
 Random moments come from a seed printed by the test (LULL_TEST_SEED to repeat one).
 """
-import signal
 import subprocess
-import time
 import unittest
 
-from elastic_checks import ElasticChecks, resumed_from, steps_logged, train_args
+from elastic_checks import ElasticChecks, train_args
 from runtime_resume_test import LULL, TRAIN, Scratch, environment
 
 STEPS = 200
@@ -32,48 +30,16 @@ ARGS = train_args(STEPS, 15)
 
 
 class ElasticResume(ElasticChecks, Scratch):
-    def wait_for_lines(self, prefix, job, lines, timeout=120):
-        """Until rank 0 of the run logging to `prefix` has taken `lines` steps."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if steps_logged(prefix) >= lines:
-                return
-            if job.poll() is not None:
-                raise AssertionError(f"the run exited {job.returncode} before taking {lines} steps")
-            time.sleep(0.02)
-        raise AssertionError(f"no {lines} steps within {timeout} s")
-
-    def run_part(self, ranks, ckpt, log, preempt):
-        command = [LULL, "run", "--ckpt-dir", ckpt, "--grace", "30", "--every-steps", "10", "--",
-                   "mpirun", "-np", str(ranks), TRAIN, *ARGS, "--sample-log", log]
-        job = subprocess.Popen(command, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        if preempt:
-            # Past its first periodic snapshot, then a random moment: a SIGTERM to lull run.
-            self.wait_for_lines(log, job, 12)
-            time.sleep(self.random.uniform(0.0, 0.6))
-            job.send_signal(signal.SIGTERM)
-        stdout, stderr = job.communicate(timeout=300)
-        expected = 75 if preempt else 0
-        self.assertEqual(job.returncode, expected, f"{ranks} ranks: exit {job.returncode}\n{stdout}\n{stderr}")
-        resumed = resumed_from(stderr)
-        return stdout, stderr, *(resumed[0] if resumed else (0, ""))
-
     def test_4_then_2_then_3_ranks(self):
         reference = subprocess.run(["mpirun", "-np", "4", TRAIN, "--ckpt-dir", self.path("reference"), *ARGS],
                                    env=environment(), capture_output=True, text=True, timeout=300)
         self.assertEqual(reference.returncode, 0, reference.stderr)
 
-        ckpt = self.path("ckpt")
-        parts = [(4, True), (2, True), (3, False)]
-        runs = []  # (ranks, log prefix, step resumed from)
-        for index, (ranks, preempt) in enumerate(parts):
-            log = self.path(f"samples-{index}")
-            stdout, stderr, resumed, note = self.run_part(ranks, ckpt, log, preempt)
-            if index > 0:
-                self.assertGreater(resumed, 0, stderr)
-                self.assert_resharded(note, parts[index - 1][0], ranks)
-            runs.append((ranks, log, resumed))
-
+        lull_run = [LULL, "run", "--ckpt-dir", self.path("ckpt"), "--grace", "30", "--every-steps", "10", "--"]
+        runs, stdout = self.run_parts([(4, True), (2, True), (3, False)],
+                                      lambda ranks, log: [*lull_run, "mpirun", "-np", str(ranks), TRAIN, *ARGS,
+                                                          "--sample-log", log],
+                                      environment(), self.path("samples"))
         epochs = self.assert_each_sample_once_per_epoch(runs, STEPS)
         self.assert_as_if_uninterrupted(stdout, reference.stdout, epochs)
 
