@@ -48,6 +48,7 @@ class GoneRunsLauncher final : public JobLauncher {
   void send_notice(const ActiveRun&) override {}
   void kill(const ActiveRun&) override {}
   RunEnd collect(ActiveRun&) override { return {1, "fuzz"}; }
+  void exit_journaled(const RunRequest&) noexcept override {}
 };
 
 // A bad line is named as `kWhere:<line>: `, and it is a whole line of the text.

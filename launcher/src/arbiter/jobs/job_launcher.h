@@ -62,7 +62,8 @@ class JobLauncher {
   virtual std::optional<ActiveRun> adopt(const RunRequest& request, const std::optional<ProcessRef>& recorded) = 0;
 
   // How a run that is not going (any more) ended, when it left word (its
-  // exit file); nullopt when it left none.
+  // exit file); nullopt when it left none. The word stays until
+  // exit_journaled().
   virtual std::optional<RunEnd> ended_while_away(const RunRequest& request) = 0;
 
   // The preemption notice (the job checkpoints and exits 75 within its grace).
@@ -70,8 +71,15 @@ class JobLauncher {
   // Ends the run now (SIGKILL to all of its processes).
   virtual void kill(const ActiveRun& run) = 0;
 
-  // Once run.watch is readable: how the run ended. Never throws.
+  // Once run.watch is readable: how the run ended. Never throws. The word
+  // it read stays until exit_journaled().
   virtual RunEnd collect(ActiveRun& run) = 0;
+
+  // The end of `request`'s run is in the journal (durably): the word the run
+  // left can go. Before that, an arbiter killed between reading it and
+  // journaling the end must find it again after its restart (else a
+  // finished run would be taken for a lost one). Never throws.
+  virtual void exit_journaled(const RunRequest& request) noexcept = 0;
 };
 
 }  // namespace lull::arbiter

@@ -198,11 +198,17 @@ std::optional<RunEnd> LocalJobLauncher::ended_while_away(const RunRequest& reque
   try {
     const std::optional<run::RunExit> exit = run::read_exit_file(exit_file, request.spec->uid);
     if (!exit) return std::nullopt;
-    ::unlink(exit_file.c_str());
     return RunEnd{exit->exit_code, exit->meaning};
   } catch (const Error& e) {
     log::warn(std::string("job ") + std::to_string(request.job) + ": " + e.what());
     return std::nullopt;
+  }
+}
+
+void LocalJobLauncher::exit_journaled(const RunRequest& request) noexcept {
+  try {
+    ::unlink(exit_file_of(request).c_str());
+  } catch (...) {  // out of memory for the path: the file stays, named by its run, and is never read again
   }
 }
 
@@ -242,7 +248,6 @@ RunEnd LocalJobLauncher::collect(ActiveRun& run) {
   } catch (const Error& e) {
     log::warn(std::string("job ") + std::to_string(run.job) + ": " + e.what());
   }
-  ::unlink(run.exit_file.c_str());
   if (exit) return {exit->exit_code, exit->meaning};
   if (have_status && WIFEXITED(status)) return {WEXITSTATUS(status), "lull run exited with " + std::to_string(WEXITSTATUS(status))};
   if (have_status && WIFSIGNALED(status)) {

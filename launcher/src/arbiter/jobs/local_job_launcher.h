@@ -44,6 +44,7 @@ class LocalJobLauncher final : public JobLauncher {
   void send_notice(const ActiveRun& run) override;
   void kill(const ActiveRun& run) override;
   RunEnd collect(ActiveRun& run) override;
+  void exit_journaled(const RunRequest& request) noexcept override;
 
   // <ckpt-dir>/.lull-exit-<job>-<run>.json
   static std::filesystem::path exit_file_of(const RunRequest& request);

@@ -75,6 +75,7 @@ void LedgerDriver::record(RecordKind what) {
       pending_.pop_front();
       journal_->append(record);
       ++records_applied_;
+      if (const auto* exit = std::get_if<ExitRecord>(&record.what)) exit_journaled(*exit);
       carry_out(ledger_->apply(record));
     }
   } catch (...) {
@@ -148,6 +149,12 @@ void LedgerDriver::run_ended(JobId job) {
   log::info("job " + std::to_string(job) + " run " + std::to_string(run.run) + ": exit " + std::to_string(end.exit_code) +
             " (" + end.meaning + ")");
   record(ExitRecord{job, run.run, end.exit_code, end.meaning});
+}
+
+void LedgerDriver::exit_journaled(const ExitRecord& exit) {
+  const auto found = ledger_->jobs().find(exit.job);  // not applied yet: the job is still there
+  if (found == ledger_->jobs().end() || found->second.run != exit.run) return;
+  launcher_.exit_journaled(run_request_of(*ledger_, exit.job));
 }
 
 void LedgerDriver::poll_checkpoint(JobId job) {

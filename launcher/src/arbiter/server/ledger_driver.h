@@ -70,6 +70,8 @@ class LedgerDriver final : public RequestEffects {
   void launch(const LaunchEffect& effect);
   void watch(ActiveRun run);
   void run_ended(JobId job);
+  // The run's end is in the journal: the exit file it left can go.
+  void exit_journaled(const ExitRecord& exit);
   void poll_checkpoint(JobId job);
 
   JobLauncher& launcher_;
