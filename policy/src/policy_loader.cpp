@@ -219,6 +219,7 @@ std::string PolicyIssue::describe() const {
 
 PolicyLoadResult load_policy_text(std::string_view text, std::string_view source) {
   PolicyLoadResult result;
+  result.text = std::string(text);
   IssueList issues(source);
   // Bounded before toml++ sees the text: it recurses once per level of nesting.
   if (text.size() > kMaxPolicyBytes) {
@@ -268,6 +269,25 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
   if (issues.empty()) result.policy = std::move(policy);
   result.issues = issues.take_in_file_order();
   return result;
+}
+
+std::pair<int, int> locate_policy_key(std::string_view text, const std::vector<std::string>& path) {
+  if (text.size() > kMaxPolicyBytes || find_excess_nesting(text, kMaxPolicyNesting)) return {0, 0};
+  toml::table document;
+  try {
+    document = toml::parse(text);
+  } catch (const toml::parse_error&) {
+    return {0, 0};
+  }
+  const toml::node* node = &document;
+  for (const std::string& key : path) {
+    const toml::table* table = node->as_table();
+    const toml::node* child = table != nullptr ? table->get(key) : nullptr;
+    if (child == nullptr) break;
+    node = child;
+  }
+  const toml::source_position begin = node->source().begin;
+  return {static_cast<int>(begin.line), static_cast<int>(begin.column)};
 }
 
 PolicyLoadResult load_policy_file(const std::filesystem::path& path) {

@@ -55,8 +55,8 @@ std::string seconds_text(Duration duration) {
 
 class Exporter {
  public:
-  Exporter(const Policy& policy, const std::string& source)
-      : policy_(policy), source_(source), shown_source_(displayable(source)) {}
+  Exporter(const Policy& policy, const std::string& source, std::string_view text)
+      : policy_(policy), source_(source), text_(text), shown_source_(displayable(source)) {}
 
   SlurmExportResult run(const std::string& lull_program) {
     check_names();
@@ -74,21 +74,23 @@ class Exporter {
   }
 
  private:
-  void issue(std::string field, std::string message) {
-    issues_.push_back(PolicyIssue{source_, 0, 0, std::move(field), std::move(message)});
+  // An issue about the key `path` ({"classes", "spot", "grace"}), at its place in the text.
+  void issue(const std::vector<std::string>& path, std::string message) {
+    const auto [line, column] = locate_policy_key(text_, path);
+    issues_.push_back(PolicyIssue{source_, line, column, fmt::format("{}", fmt::join(path, ".")), std::move(message)});
   }
 
   void check_names() {
     for (const JobClass& job_class : policy_.classes) {
       if (!is_slurm_word(job_class.name)) {
-        issue("classes." + job_class.name,
+        issue({"classes", job_class.name},
               fmt::format("\"{}\" cannot name a Slurm partition (letters, digits, '.', '_' and '-' only)",
                           job_class.name));
       }
     }
     for (const Tenant& tenant : policy_.tenants) {
       if (!is_slurm_word(tenant.name)) {
-        issue("tenants." + tenant.name,
+        issue({"tenants", tenant.name},
               fmt::format("\"{}\" cannot be a lull-sbatch argument as it is (letters, digits, '.', '_' and '-' "
                           "only)",
                           tenant.name));
@@ -99,7 +101,7 @@ class Exporter {
   void check_graces() {
     for (const JobClass& job_class : policy_.classes) {
       if (!job_class.preemptible) continue;
-      const std::string field = "classes." + job_class.name + ".grace";
+      const std::vector<std::string> field = {"classes", job_class.name, "grace"};
       const std::string grace = format_duration(job_class.grace);
       if (job_class.grace.count() % 1000 != 0) {
         issue(field, grace + " is not a whole number of seconds: Slurm's GraceTime counts seconds");
@@ -119,7 +121,7 @@ class Exporter {
     const JobClass* first = nullptr;
     for (const JobClass& job_class : policy_.classes) {
       if (!job_class.preemptible) continue;
-      const std::string field = "classes." + job_class.name + ".min_runtime";
+      const std::vector<std::string> field = {"classes", job_class.name, "min_runtime"};
       if (job_class.min_runtime.count() % 1000 != 0) {
         issue(field, format_duration(job_class.min_runtime) +
                          " is not a whole number of seconds: Slurm's PreemptExemptTime counts seconds");
@@ -299,14 +301,16 @@ esac
 
   const Policy& policy_;
   const std::string& source_;        // in issues, as the loader names the file
+  std::string_view text_;            // the policy's TOML, for the issues' positions
   const std::string shown_source_;   // in the files written
   std::vector<PolicyIssue> issues_;
 };
 
 }  // namespace
 
-SlurmExportResult export_to_slurm(const Policy& policy, const std::string& source, const std::string& lull_program) {
-  return Exporter(policy, source).run(lull_program);
+SlurmExportResult export_to_slurm(const Policy& policy, const std::string& source, std::string_view text,
+                                  const std::string& lull_program) {
+  return Exporter(policy, source, text).run(lull_program);
 }
 
 }  // namespace lull::policy

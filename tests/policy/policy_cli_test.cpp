@@ -343,7 +343,7 @@ TEST(PolicyExport, APolicySlurmCannotHoldWritesNothing) {
   const std::string script = (dir.path() / "submit").string();
   const CommandResult run = lull({"policy", "export", policy, "--slurm", conf, "--job-script", script});
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_NE(run.err.find(policy + ": classes.spot.grace: 1m30s500ms is not a whole number of seconds"),
+  EXPECT_NE(run.err.find(policy + ":10:9: classes.spot.grace: 1m30s500ms is not a whole number of seconds"),
             std::string::npos)
       << run.err;
   EXPECT_NE(run.err.find("1 problem, nothing written"), std::string::npos) << run.err;

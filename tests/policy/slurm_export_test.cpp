@@ -30,7 +30,7 @@ std::string small_node_with(const std::string& from, const std::string& to) {
 }
 
 std::vector<std::string> issues_of(const std::string& text) {
-  const SlurmExportResult result = export_to_slurm(load(text), "test.toml", "/opt/lull/bin/lull");
+  const SlurmExportResult result = export_to_slurm(load(text), "test.toml", text, "/opt/lull/bin/lull");
   EXPECT_EQ(result.exported.has_value(), result.issues.empty());
   std::vector<std::string> described;
   for (const PolicyIssue& issue : result.issues) described.push_back(issue.describe());
@@ -38,7 +38,8 @@ std::vector<std::string> issues_of(const std::string& text) {
 }
 
 TEST(SlurmExport, AClassBecomesAPartitionAndItsGraceTheNotice) {
-  const SlurmExportResult result = export_to_slurm(load(test::kSmallNodePolicy), "small.toml", "/opt/lull/bin/lull");
+  const SlurmExportResult result =
+      export_to_slurm(load(test::kSmallNodePolicy), "small.toml", test::kSmallNodePolicy, "/opt/lull/bin/lull");
   ASSERT_TRUE(result.exported) << result.issues.front().describe();
   const std::string& conf = result.exported->slurm_conf;
   for (const char* line : {"PreemptType=preempt/partition_prio\n", "PreemptMode=REQUEUE\n",
@@ -69,7 +70,7 @@ TEST(SlurmExport, WhatSlurmCannotDoIsListedAndWrittenIntoTheConf) {
   std::string with_limit = text;
   with_limit.replace(with_limit.find("checkpoint_interval"), 0, "max_preemptions_per_hour = 6\n");
   with_limit.replace(with_limit.find("class = \"spot\"\nslots = 4"), 24, "class = \"spot\"\nslots = 2");
-  const SlurmExportResult result = export_to_slurm(load(with_limit), "test.toml", "lull");
+  const SlurmExportResult result = export_to_slurm(load(with_limit), "test.toml", with_limit, "lull");
   ASSERT_TRUE(result.exported);
   std::string lost;
   for (const std::string& line : result.exported->lost) lost += line + "\n";
@@ -87,7 +88,7 @@ TEST(SlurmExport, WhatSlurmCannotDoIsListedAndWrittenIntoTheConf) {
 TEST(SlurmExport, ASharedMinRuntimeBecomesPreemptExemptTime) {
   const SlurmExportResult result =
       export_to_slurm(load(small_node_with("grace = \"2m\"", "grace = \"2m\"\nmin_runtime = \"1h30m5s\"")), "t",
-                      "lull");
+                      "", "lull");
   ASSERT_TRUE(result.exported);
   EXPECT_NE(result.exported->slurm_conf.find("\nPreemptExemptTime=0-01:30:05\n"), std::string::npos)
       << result.exported->slurm_conf;
@@ -95,7 +96,7 @@ TEST(SlurmExport, ASharedMinRuntimeBecomesPreemptExemptTime) {
 
 TEST(SlurmExport, PrioritiesAboveSlurmsRangeBecomeRanks) {
   const SlurmExportResult result =
-      export_to_slurm(load(small_node_with("priority = 100", "priority = 1000000")), "t", "lull");
+      export_to_slurm(load(small_node_with("priority = 100", "priority = 1000000")), "t", "", "lull");
   ASSERT_TRUE(result.exported);
   EXPECT_NE(result.exported->slurm_conf.find("PartitionName=internal Nodes=ALL PriorityTier=2 "), std::string::npos)
       << result.exported->slurm_conf;
@@ -104,13 +105,13 @@ TEST(SlurmExport, PrioritiesAboveSlurmsRangeBecomeRanks) {
 
 TEST(SlurmExport, AGraceSlurmCannotHoldIsRefusedWithTheFieldAndWhy) {
   EXPECT_EQ(issues_of(small_node_with("\"2m\"", "\"1500ms\"")),
-            std::vector<std::string>{"test.toml: classes.spot.grace: 1s500ms is not a whole number of seconds: "
+            std::vector<std::string>{"test.toml:10:9: classes.spot.grace: 1s500ms is not a whole number of seconds: "
                                      "Slurm's GraceTime counts seconds"});
   EXPECT_EQ(issues_of(small_node_with("\"2m\"", "\"0s\"")),
-            std::vector<std::string>{"test.toml: classes.spot.grace: 0s: Slurm sends a preempted job no signal "
+            std::vector<std::string>{"test.toml:10:9: classes.spot.grace: 0s: Slurm sends a preempted job no signal "
                                      "without a GraceTime, so the job would get no notice (at least 1s)"});
   EXPECT_EQ(issues_of(small_node_with("\"2m\"", "\"1d\"")),
-            std::vector<std::string>{"test.toml: classes.spot.grace: 1d is longer than sbatch --signal can warn "
+            std::vector<std::string>{"test.toml:10:9: classes.spot.grace: 1d is longer than sbatch --signal can warn "
                                      "ahead (65535 s, about 18h)"});
 }
 
@@ -119,17 +120,25 @@ TEST(SlurmExport, PreemptibleClassesWithDifferentMinRuntimesAreRefused) {
                            "[classes.reserved]\npriority = 20\npreemptible = true\ngrace = \"5m\"\n";
   const std::vector<std::string> issues = issues_of(text);
   ASSERT_EQ(issues.size(), 1u);
-  EXPECT_EQ(issues[0].rfind("test.toml: classes.spot.min_runtime: 30m differs from classes.reserved.min_runtime "
-                            "(0s): slurm.conf has one PreemptExemptTime for every partition",
+  EXPECT_EQ(issues[0].rfind("test.toml:11:15: classes.spot.min_runtime: 30m differs from "
+                            "classes.reserved.min_runtime (0s): slurm.conf has one PreemptExemptTime for every "
+                            "partition",
                             0),
             0u)
       << issues[0];
+  // A min_runtime the file leaves out (0s) is placed at its class's table.
+  const std::string defaulted = test::kSmallNodePolicy +
+                                "[classes.reserved]\npriority = 20\npreemptible = true\ngrace = \"5m\"\n"
+                                "min_runtime = \"30m\"\n";
+  const std::vector<std::string> at_table = issues_of(defaulted);
+  ASSERT_EQ(at_table.size(), 1u);
+  EXPECT_EQ(at_table[0].rfind("test.toml:7:1: classes.spot.min_runtime: 0s differs from", 0), 0u) << at_table[0];
 }
 
 TEST(SlurmExport, NamesThatCannotBePartitionsAreRefused) {
   std::string text = small_node_with("[classes.spot]", "[classes.\"spot tier=1\"]");
   text.replace(text.find("class = \"spot\""), 14, "class = \"spot tier=1\"");
-  EXPECT_EQ(issues_of(text), std::vector<std::string>{"test.toml: classes.spot tier=1: \"spot tier=1\" cannot name a "
+  EXPECT_EQ(issues_of(text), std::vector<std::string>{"test.toml:7:1: classes.spot tier=1: \"spot tier=1\" cannot name a "
                                                       "Slurm partition (letters, digits, '.', '_' and '-' only)"});
 }
 

@@ -46,7 +46,7 @@ int run_policy_export(const PolicyExportOptions& options, std::ostream& out, std
     return kExitFailure;
   }
   const policy::SlurmExportResult result =
-      policy::export_to_slurm(*loaded.policy, options.file.string(), this_program().string());
+      policy::export_to_slurm(*loaded.policy, options.file.string(), loaded.text, this_program().string());
   if (!result.exported) {
     print_issues(result.issues, options.file, err);
     return kExitFailure;

@@ -6,8 +6,8 @@
 // `lull-sbatch` beside CONF), each atomically, and prints on `out` what it
 // wrote and every setting Slurm does not keep ("not kept: FIELD: ..."),
 // returning kExitOk. A policy that does not load, or that Slurm cannot hold
-// as it is, gets every problem on `err` (FILE: FIELD: why), nothing written,
-// and kExitFailure.
+// as it is, gets every problem on `err` (FILE:LINE:COLUMN: FIELD: why),
+// nothing written, and kExitFailure.
 
 #include <filesystem>
 #include <optional>

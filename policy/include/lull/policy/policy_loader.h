@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "lull/policy/policy.h"
@@ -38,6 +39,7 @@ struct PolicyIssue {
 struct PolicyLoadResult {
   std::optional<Policy> policy;     // set exactly when `issues` is empty
   std::vector<PolicyIssue> issues;  // in file order
+  std::string text;                 // the TOML text it was read from (for locate_policy_key)
 };
 
 // Parses and validates TOML text; `source` names it in the issues. Pure,
@@ -49,6 +51,12 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
 // /dev/zero: never opened in a way that blocks) or over kMaxPolicyBytes is
 // one issue without a position that says which.
 PolicyLoadResult load_policy_file(const std::filesystem::path& path);
+
+// Where the key `path` (from the root: {"classes", "spot", "grace"}) stands
+// in policy `text`, as PolicyIssue's 1-based {line, column}; for a key the
+// text leaves out (a default), where the deepest table of `path` it has
+// stands; {0, 0} when the text does not parse. Pure, never throws.
+std::pair<int, int> locate_policy_key(std::string_view text, const std::vector<std::string>& path);
 
 // load_policy_file, throwing lull::Error(invalid_argument) whose message
 // lists every issue, one per line. For callers that cannot go on without a policy.

@@ -17,6 +17,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lull/policy/policy.h"
@@ -36,7 +37,10 @@ struct SlurmExportResult {
 };
 
 // Compiles `policy` (read from `source`, named in issues and in the files'
-// headers). `lull_program`: the path the job script runs `lull run` from.
-SlurmExportResult export_to_slurm(const Policy& policy, const std::string& source, const std::string& lull_program);
+// headers; `text`, its TOML, gives each issue its line and column:
+// locate_policy_key). `lull_program`: the path the job script runs `lull
+// run` from.
+SlurmExportResult export_to_slurm(const Policy& policy, const std::string& source, std::string_view text,
+                                  const std::string& lull_program);
 
 }  // namespace lull::policy
