@@ -16,6 +16,7 @@ Run with the cluster the fixture started, e.g.
     LULL_BIN_DIR=build/bin LULL_SLURM_STATE=build/tests/slurm/cluster.state \\
         /usr/bin/python3 tests/slurm/cluster_test.py PreemptedTenant
 """
+import datetime
 import os
 import re
 import shutil
@@ -28,6 +29,12 @@ from slurm_cluster import Cluster
 from arbiter_harness import LULL, TRAIN, digest_of, environment, wait_for
 
 STATE = os.environ.get("LULL_SLURM_STATE", "cluster.state")
+MIN_RUNTIME = datetime.timedelta(seconds=5)  # the tenant class's (cluster_policy.toml)
+
+
+def slurm_time(text):
+    """A time as scontrol prints it (2026-12-05T00:52:45, local time)."""
+    return datetime.datetime.fromisoformat(text)
 
 
 class ClusterCase(unittest.TestCase):
@@ -100,7 +107,11 @@ class PreemptedTenant(ClusterCase):
         # reached the batch shell before it exec'd lull run would end the job, not notice it).
         wait_for(lambda: os.path.isdir(ckpt) and any(n.startswith("step-") for n in os.listdir(ckpt)), 120,
                  "the tenant's first snapshot")
-        self.assertEqual(self.cluster.job(tenant)["JobState"], "RUNNING")
+        first_run = self.cluster.job(tenant)
+        self.assertEqual(first_run["JobState"], "RUNNING")
+        # The class's min_runtime, exported as PreemptExemptTime, as Slurm applies it.
+        eligible = slurm_time(first_run["PreemptEligibleTime"])
+        self.assertEqual(eligible - slurm_time(first_run["StartTime"]), MIN_RUNTIME, first_run)
         print(f"tenant's first snapshot: {time.monotonic() - began:.1f} s", flush=True)
 
         submitted = time.monotonic()
@@ -108,6 +119,8 @@ class PreemptedTenant(ClusterCase):
                                     self.path("internal.out"), "--", "sleep", "2")
         self.cluster.wait_for_state(internal, ("RUNNING", "COMPLETING", "COMPLETED"), 120)
         internal_started = time.monotonic() - submitted
+        self.assertGreaterEqual(slurm_time(self.cluster.job(internal)["StartTime"]), eligible,
+                                "the tenant was preempted inside its min_runtime")
         done = self.cluster.wait_for_state(tenant, ("COMPLETED", "FAILED", "CANCELLED"), 240)
         with open(output) as f:
             log = f.read()
