@@ -7,7 +7,9 @@
 // then run through the decision core (tests/support/policy_workout: a busy
 // node, from time 0 and from near both ends of the clock) and through the
 // simulator (a generated trace and one at the trace limits), so that every
-// sum of accepted values meets UBSan.
+// sum of accepted values meets UBSan, and is exported for Slurm: files or
+// issues, each issue at a place in the text (locate_policy_key, which any
+// text goes through too).
 //
 // The nesting bound (policy/src/toml_nesting.h) is checked against toml++'s
 // own tree: text the bound lets through at a small depth must parse, if at
@@ -28,6 +30,7 @@
 #include "fuzz_check.h"
 #include "lull/base/error.h"
 #include "lull/policy/policy_loader.h"
+#include "lull/policy/slurm_export.h"
 #include "lull/simulator/job_trace.h"
 #include "lull/simulator/simulation.h"
 #include "lull/simulator/trace_generator.h"
@@ -126,6 +129,18 @@ void simulate(const Policy& small) {
   FUZZ_CHECK(figures.finished_jobs + figures.failed_jobs == trace.size(), "jobs lost by the simulator");
 }
 
+// An issue's place: within the text, a column wherever there is a line.
+bool in_text(int line, int column, int lines) { return line >= 0 && line <= lines && (line == 0 || column >= 1); }
+
+void export_for_slurm(const Policy& policy, std::string_view text, int lines) {
+  const SlurmExportResult result = export_to_slurm(policy, "fuzz.toml", text, "/usr/bin/lull");
+  FUZZ_CHECK(result.exported.has_value() == result.issues.empty(), "an export with issues, or neither");
+  for (const PolicyIssue& issue : result.issues) {
+    FUZZ_CHECK(issue.source == "fuzz.toml" && !issue.field.empty(), "an export issue without its source or field");
+    FUZZ_CHECK(in_text(issue.line, issue.column, lines), "an export issue past the end of the text");
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -140,8 +155,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(issue.line == 0 || issue.column >= 1, "an issue with a line but no column");
     FUZZ_CHECK(!issue.message.empty(), "an issue without a message");
   }
+  const auto [line, column] = locate_policy_key(text, {"classes", "spot", "grace"});
+  FUZZ_CHECK(in_text(line, column, lines), "locate_policy_key past the end of the text");
   if (!result.policy) return 0;
   check_limits(*result.policy);
+  export_for_slurm(*result.policy, text, lines);
   const Policy small = lull::simulator::scale_policy_to_slots(*result.policy, std::min(result.policy->slots, kSmallNode));
   work_out_core(small);
   simulate(small);
