@@ -271,23 +271,28 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
   return result;
 }
 
-std::pair<int, int> locate_policy_key(std::string_view text, const std::vector<std::string>& path) {
-  if (text.size() > kMaxPolicyBytes || find_excess_nesting(text, kMaxPolicyNesting)) return {0, 0};
+std::vector<std::pair<int, int>> locate_policy_keys(std::string_view text,
+                                                    const std::vector<std::vector<std::string>>& paths) {
+  std::vector<std::pair<int, int>> places(paths.size(), {0, 0});
+  if (text.size() > kMaxPolicyBytes || find_excess_nesting(text, kMaxPolicyNesting)) return places;
   toml::table document;
   try {
     document = toml::parse(text);
   } catch (const toml::parse_error&) {
-    return {0, 0};
+    return places;
   }
-  const toml::node* node = &document;
-  for (const std::string& key : path) {
-    const toml::table* table = node->as_table();
-    const toml::node* child = table != nullptr ? table->get(key) : nullptr;
-    if (child == nullptr) break;
-    node = child;
+  for (std::size_t i = 0; i < paths.size(); ++i) {
+    const toml::node* node = &document;
+    for (const std::string& key : paths[i]) {
+      const toml::table* table = node->as_table();
+      const toml::node* child = table != nullptr ? table->get(key) : nullptr;
+      if (child == nullptr) break;
+      node = child;
+    }
+    const toml::source_position begin = node->source().begin;
+    places[i] = {static_cast<int>(begin.line), static_cast<int>(begin.column)};
   }
-  const toml::source_position begin = node->source().begin;
-  return {static_cast<int>(begin.line), static_cast<int>(begin.column)};
+  return places;
 }
 
 PolicyLoadResult load_policy_file(const std::filesystem::path& path) {

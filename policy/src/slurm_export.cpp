@@ -63,8 +63,17 @@ class Exporter {
     check_graces();
     const std::optional<Duration> exempt = shared_min_runtime();
     SlurmExportResult result;
-    result.issues = std::move(issues_);
-    if (!result.issues.empty()) return result;
+    if (!issues_.empty()) {
+      std::vector<std::vector<std::string>> paths;
+      for (const PendingIssue& pending : issues_) paths.push_back(pending.path);
+      const std::vector<std::pair<int, int>> places = locate_policy_keys(text_, paths);
+      for (std::size_t i = 0; i < issues_.size(); ++i) {
+        result.issues.push_back(PolicyIssue{source_, places[i].first, places[i].second,
+                                            fmt::format("{}", fmt::join(issues_[i].path, ".")),
+                                            std::move(issues_[i].message)});
+      }
+      return result;
+    }
     SlurmExport exported;
     exported.lost = lost();
     exported.slurm_conf = slurm_conf(exempt.value_or(Duration{0}), exported.lost);
@@ -74,10 +83,13 @@ class Exporter {
   }
 
  private:
-  // An issue about the key `path` ({"classes", "spot", "grace"}), at its place in the text.
-  void issue(const std::vector<std::string>& path, std::string message) {
-    const auto [line, column] = locate_policy_key(text_, path);
-    issues_.push_back(PolicyIssue{source_, line, column, fmt::format("{}", fmt::join(path, ".")), std::move(message)});
+  // An issue about the key `path` ({"classes", "spot", "grace"}); placed in the text at the end (one parse).
+  struct PendingIssue {
+    std::vector<std::string> path;
+    std::string message;
+  };
+  void issue(std::vector<std::string> path, std::string message) {
+    issues_.push_back(PendingIssue{std::move(path), std::move(message)});
   }
 
   void check_names() {
@@ -303,7 +315,7 @@ esac
   const std::string& source_;        // in issues, as the loader names the file
   std::string_view text_;            // the policy's TOML, for the issues' positions
   const std::string shown_source_;   // in the files written
-  std::vector<PolicyIssue> issues_;
+  std::vector<PendingIssue> issues_;
 };
 
 }  // namespace

@@ -8,7 +8,7 @@
 // node, from time 0 and from near both ends of the clock) and through the
 // simulator (a generated trace and one at the trace limits), so that every
 // sum of accepted values meets UBSan, and is exported for Slurm: files or
-// issues, each issue at a place in the text (locate_policy_key, which any
+// issues, each issue at a place in the text (locate_policy_keys, which any
 // text goes through too).
 //
 // The nesting bound (policy/src/toml_nesting.h) is checked against toml++'s
@@ -155,8 +155,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     FUZZ_CHECK(issue.line == 0 || issue.column >= 1, "an issue with a line but no column");
     FUZZ_CHECK(!issue.message.empty(), "an issue without a message");
   }
-  const auto [line, column] = locate_policy_key(text, {"classes", "spot", "grace"});
-  FUZZ_CHECK(in_text(line, column, lines), "locate_policy_key past the end of the text");
+  for (const auto& [line, column] : locate_policy_keys(text, {{"classes", "spot", "grace"}, {"node"}, {}})) {
+    FUZZ_CHECK(in_text(line, column, lines), "locate_policy_keys past the end of the text");
+  }
   if (!result.policy) return 0;
   check_limits(*result.policy);
   export_for_slurm(*result.policy, text, lines);

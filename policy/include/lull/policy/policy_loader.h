@@ -39,7 +39,7 @@ struct PolicyIssue {
 struct PolicyLoadResult {
   std::optional<Policy> policy;     // set exactly when `issues` is empty
   std::vector<PolicyIssue> issues;  // in file order
-  std::string text;                 // the TOML text it was read from (for locate_policy_key)
+  std::string text;                 // the TOML text it was read from (for locate_policy_keys)
 };
 
 // Parses and validates TOML text; `source` names it in the issues. Pure,
@@ -52,11 +52,13 @@ PolicyLoadResult load_policy_text(std::string_view text, std::string_view source
 // one issue without a position that says which.
 PolicyLoadResult load_policy_file(const std::filesystem::path& path);
 
-// Where the key `path` (from the root: {"classes", "spot", "grace"}) stands
-// in policy `text`, as PolicyIssue's 1-based {line, column}; for a key the
-// text leaves out (a default), where the deepest table of `path` it has
-// stands; {0, 0} when the text does not parse. Pure, never throws.
-std::pair<int, int> locate_policy_key(std::string_view text, const std::vector<std::string>& path);
+// Where each key of `paths` (from the root: {"classes", "spot", "grace"})
+// stands in policy `text`, as PolicyIssue's 1-based {line, column}, in the
+// order of `paths`; for a key the text leaves out (a default), where the
+// deepest table of its path the text has stands; {0, 0} when the text does
+// not parse. Parses the text once. Pure, never throws.
+std::vector<std::pair<int, int>> locate_policy_keys(std::string_view text,
+                                                    const std::vector<std::vector<std::string>>& paths);
 
 // load_policy_file, throwing lull::Error(invalid_argument) whose message
 // lists every issue, one per line. For callers that cannot go on without a policy.

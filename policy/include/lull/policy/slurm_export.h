@@ -38,7 +38,7 @@ struct SlurmExportResult {
 
 // Compiles `policy` (read from `source`, named in issues and in the files'
 // headers; `text`, its TOML, gives each issue its line and column:
-// locate_policy_key). `lull_program`: the path the job script runs `lull
+// locate_policy_keys). `lull_program`: the path the job script runs `lull
 // run` from.
 SlurmExportResult export_to_slurm(const Policy& policy, const std::string& source, std::string_view text,
                                   const std::string& lull_program);
