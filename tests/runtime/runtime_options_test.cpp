@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lull/base/error.h"
 #include "lull/collectives/communicator.h"
@@ -14,23 +15,43 @@
 namespace lull {
 namespace {
 
-// Sets LULL_COLLECTIVE_TIMEOUT for one test and restores it after.
-class CollectiveTimeoutVariable : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (const char* v = std::getenv(kCollectiveTimeoutEnv)) saved_ = v;
-    unsetenv(kCollectiveTimeoutEnv);
-  }
-  void TearDown() override {
-    if (saved_) {
-      setenv(kCollectiveTimeoutEnv, saved_->c_str(), 1);
-    } else {
-      unsetenv(kCollectiveTimeoutEnv);
+// Unsets environment variables for one test and puts back after it what
+// they were before.
+class UnsetVariables {
+ public:
+  explicit UnsetVariables(std::vector<const char*> names) : names_(std::move(names)) {
+    for (const char* name : names_) {
+      const char* value = std::getenv(name);
+      saved_.push_back(value != nullptr ? std::optional<std::string>(value) : std::nullopt);
     }
+    clear();
+  }
+  ~UnsetVariables() {
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      if (saved_[i]) {
+        setenv(names_[i], saved_[i]->c_str(), 1);
+      } else {
+        unsetenv(names_[i]);
+      }
+    }
+  }
+  UnsetVariables(const UnsetVariables&) = delete;
+  UnsetVariables& operator=(const UnsetVariables&) = delete;
+
+  // Unsets them again (what the test set goes; what was saved stays saved).
+  void clear() const {
+    for (const char* name : names_) unsetenv(name);
   }
 
  private:
-  std::optional<std::string> saved_;
+  std::vector<const char*> names_;
+  std::vector<std::optional<std::string>> saved_;
+};
+
+// LULL_COLLECTIVE_TIMEOUT unset for one test, restored after.
+class CollectiveTimeoutVariable : public ::testing::Test {
+ private:
+  UnsetVariables variables_{{kCollectiveTimeoutEnv}};
 };
 
 TEST_F(CollectiveTimeoutVariable, UnsetGivesTheCollectivesDefaultOf120Seconds) {
@@ -58,28 +79,10 @@ TEST_F(CollectiveTimeoutVariable, SetIsReadByTheCollectivesParser) {
   }
 }
 
-// LULL_EVERY_SECONDS and LULL_MEAN_SECONDS_BETWEEN_NOTICES for one test, restored after.
+// LULL_EVERY_SECONDS and LULL_MEAN_SECONDS_BETWEEN_NOTICES unset for one test, restored after.
 class CheckpointIntervalVariables : public ::testing::Test {
  protected:
-  static constexpr const char* kNames[] = {"LULL_EVERY_SECONDS", "LULL_MEAN_SECONDS_BETWEEN_NOTICES"};
-  void SetUp() override {
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (const char* v = std::getenv(kNames[i])) saved_[i] = v;
-      unsetenv(kNames[i]);
-    }
-  }
-  void TearDown() override {
-    for (std::size_t i = 0; i < 2; ++i) {
-      if (saved_[i]) {
-        setenv(kNames[i], saved_[i]->c_str(), 1);
-      } else {
-        unsetenv(kNames[i]);
-      }
-    }
-  }
-
- private:
-  std::optional<std::string> saved_[2];
+  UnsetVariables variables_{{"LULL_EVERY_SECONDS", "LULL_MEAN_SECONDS_BETWEEN_NOTICES"}};
 };
 
 TEST_F(CheckpointIntervalVariables, AutoAndTheMeanTimeBetweenNoticesAreRead) {
@@ -107,7 +110,7 @@ TEST_F(CheckpointIntervalVariables, BadValuesNameTheVariableAndWhatItTakes) {
       {"LULL_MEAN_SECONDS_BETWEEN_NOTICES", "1h", "is not a number of seconds >= 0"},
   };
   for (const auto& c : cases) {
-    SetUp();
+    variables_.clear();
     setenv(c.name, c.value, 1);
     try {
       (void)RuntimeOptions::from_environment();
